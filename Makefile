@@ -1,0 +1,51 @@
+# Every target creates or reuses .venv by itself; nothing needs to be typed first.
+PROFILE ?= quick
+DRY_RUN ?=
+ONLY ?=
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.rtdlib-installed
+KERNEL := rtdlib
+FASHION := data/debian/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz
+# this checkout's rtdlib wins over any other install (e.g. a git worktree sharing a venv)
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+export RTD_DATA ?= $(CURDIR)/data
+export RTD_RESULTS ?= $(CURDIR)/results
+
+.PHONY: help venv figures test bench lab data clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (rtdlib)" >/dev/null
+	touch $@
+
+venv: $(STAMP)  ## create or update .venv and register its Jupyter kernel
+
+figures: $(STAMP)  ## run every notebook (PROFILE=smoke|quick|paper, DRY_RUN=1, ONLY="01_student_vs_teacher ...")
+ifeq ($(DRY_RUN),)
+	@if [ "$(PROFILE)" = quick ]; then $(MAKE) --no-print-directory data; fi
+	$(PY) -m rtdlib figures --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
+else
+	$(PY) -m rtdlib figures --profile $(PROFILE) --dry-run $(if $(ONLY),--only $(ONLY))
+endif
+
+test: $(STAMP)  ## run the test suite
+	$(PY) -m pytest -q
+
+bench: $(STAMP)  ## write bench/results.md (speed and memory, measured side by side)
+	$(PY) -m bench
+
+lab: $(STAMP)  ## open JupyterLab on the notebooks
+	$(PY) -m jupyter lab notebooks/ $(if $(filter root,$(shell whoami)),--allow-root)
+
+data: $(STAMP)  ## fetch Fashion-MNIST (torchvision, else Debian's package)
+	$(PY) -m rtdlib data fetch fashion-mnist
+
+clean:  ## remove built notebooks and cached results (keeps .venv, data and figures)
+	rm -rf build results .pytest_cache

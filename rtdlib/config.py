@@ -1,0 +1,188 @@
+"""Experiment configurations: frozen dataclasses, validation and content hashes.
+
+A config is the whole description of one run; its hash names the run's folder in the
+results store, so two runs share a folder exactly when every setting agrees.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import typing
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 1  # bump when a config's meaning changes without its fields changing
+
+HEAD_PARTS = ("wn1", "lin1", "fn1", "wn2", "lin2", "fn2")
+PAPER_HEAD_PARTS = ("lin1", "fn1", "wn2", "lin2")  # DESIGN.md: linear -> l2 norm -> weight-normed linear
+# "_bnrecal": the same network with BN running statistics re-estimated on the probe's train images
+PROBE_NETS = ("input", "teacher", "student", "teacher_bnrecal", "student_bnrecal")
+
+
+class ConfigError(ValueError):
+    """A setting that is not allowed; the message names the value and what is allowed."""
+
+
+def check_choice(what: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"unknown {what} {value!r}; allowed: {', '.join(map(str, allowed))}")
+
+
+def check_range(what: str, value, lo, hi, *, lo_open=False, hi_open=False) -> None:
+    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
+    bad = (not ok_type or not math.isfinite(value)
+           or (value <= lo if lo_open else value < lo) or (value >= hi if hi_open else value > hi))
+    if bad:
+        interval = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+        raise ConfigError(f"{what} = {value!r} is outside {interval}")
+
+
+@dataclass(frozen=True)
+class DataCfg:
+    name: str = "digits"
+    train_size: int | None = None      # first-N of a seeded permutation of the train split
+    test_size: int | None = None
+    image_size: int | None = None      # resize (bilinear) to this side length
+    noise: bool = False                # replace train inputs by Gaussian noise of the same shape
+    subset_seed: int = 0
+
+    def __post_init__(self):
+        from . import data
+        check_choice("dataset", self.name, data.DATASETS)
+        for what in ("train_size", "test_size", "image_size"):
+            v = getattr(self, what)
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
+                raise ConfigError(f"{what} = {v!r} must be a positive integer or None")
+
+
+@dataclass(frozen=True)
+class ModelCfg:
+    arch: str = "small_vgg"
+    norm: str = "batch"                # batch, instance, group, layer, none
+    width: int = 32                    # base channel count of the small nets
+    out_dim: int = 2 ** 16             # m, the head's output dimension
+    hidden_dim: int = 2048
+    bottleneck_dim: int = 256
+    head_parts: tuple[str, ...] = PAPER_HEAD_PARTS
+    authors_code: bool = False         # last-layer weight norm computed but not applied (public code)
+
+    def __post_init__(self):
+        from . import models
+        check_choice("architecture", self.arch, models.ENCODERS)
+        check_choice("norm layer", self.norm, models.NORMS)
+        object.__setattr__(self, "head_parts", tuple(self.head_parts))
+        for p in self.head_parts:
+            check_choice("head part", p, HEAD_PARTS)
+        for what in ("width", "out_dim", "hidden_dim", "bottleneck_dim"):
+            v = getattr(self, what)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"{what} = {v!r} must be a positive integer")
+
+
+@dataclass(frozen=True)
+class ProbeCfg:
+    knn_k: int = 20
+    knn_metric: str = "euclidean"      # the authors' choice; cosine as an option
+    linear_steps: int = 100            # full-batch L-BFGS iterations
+    linear_l2: float = 1e-4
+    low_label: int | None = 10         # labels per class for the low-label probes (None: off)
+
+    def __post_init__(self):
+        check_choice("k-NN metric", self.knn_metric, ("euclidean", "cosine"))
+        check_range("knn_k", self.knn_k, 1, 10_000)
+
+
+@dataclass(frozen=True)
+class DistillCfg:
+    data: DataCfg = field(default_factory=DataCfg)
+    model: ModelCfg = field(default_factory=ModelCfg)
+    alpha: float = 1e-10               # locality: 0 = copy of the teacher, 1 = independent init
+    epochs: int = 10
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0          # paper: AdamW with weight decay not applied
+    tau_teacher: float = 1.0
+    tau_student: float = 1.0
+    seed: int = 0
+    probe_epochs: tuple[int, ...] = (0, 10)
+    probe: ProbeCfg = field(default_factory=ProbeCfg)
+    probe_data: DataCfg | None = None  # None: the clean version of `data` (transfer: another dataset)
+    probe_nets: tuple[str, ...] = PROBE_NETS
+    channels_last: bool = True
+
+    def __post_init__(self):
+        check_range("alpha", self.alpha, 0.0, 1.0)
+        check_range("epochs", self.epochs, 0, 100_000)
+        check_range("batch_size", self.batch_size, 1, 1 << 20)
+        check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_range("tau_teacher", self.tau_teacher, 0.0, 1e6, lo_open=True)
+        check_range("tau_student", self.tau_student, 0.0, 1e6, lo_open=True)
+        object.__setattr__(self, "probe_epochs", tuple(sorted(set(self.probe_epochs))))
+        object.__setattr__(self, "probe_nets", tuple(self.probe_nets))
+        for net in self.probe_nets:
+            check_choice("probed network", net, PROBE_NETS)
+        for e in self.probe_epochs:
+            check_range("probe epoch", e, 0, self.epochs)
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls, d: dict):
+    """Rebuild a (nested) config dataclass from its dict, rejecting unknown keys."""
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(d) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} setting(s) {unknown}; allowed: {sorted(fields)}")
+    kwargs = {}
+    for name, value in d.items():
+        sub = _dataclass_type(cls, fields[name])
+        kwargs[name] = from_dict(sub, value) if sub and isinstance(value, dict) else value
+    return cls(**kwargs)
+
+
+def _dataclass_type(cls, f):
+    """The dataclass a field holds (also through `X | None`), or None."""
+    hint = typing.get_type_hints(cls)[f.name]
+    candidates = typing.get_args(hint) or (hint,)
+    return next((c for c in candidates if dataclasses.is_dataclass(c)), None)
+
+
+def replace(cfg, **changes):
+    """dataclasses.replace that also accepts dotted keys, e.g. replace(c, **{"model.norm": "none"})."""
+    nested: dict[str, dict] = {}
+    flat = {}
+    for key, value in changes.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            flat[key] = value
+    for head, sub in nested.items():
+        if not hasattr(cfg, head):
+            raise ConfigError(f"unknown setting {head!r} of {type(cfg).__name__}")
+        flat[head] = replace(getattr(cfg, head), **sub)
+    allowed = {f.name for f in dataclasses.fields(cfg)}
+    unknown = sorted(set(flat) - allowed)
+    if unknown:
+        raise ConfigError(f"unknown {type(cfg).__name__} setting(s) {unknown}; allowed: {sorted(allowed)}")
+    return dataclasses.replace(cfg, **flat)
+
+
+def canonical_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def config_hash(kind: str, cfg) -> str:
+    payload = {"kind": kind, "schema": SCHEMA_VERSION, "config": to_dict(cfg)}
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:16]
+
+
+def default_device() -> str:
+    """RTD_DEVICE if set, else CUDA when available, else CPU."""
+    import os
+
+    import torch
+    return os.environ.get("RTD_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")

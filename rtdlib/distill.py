@@ -1,0 +1,149 @@
+"""Random-teacher distillation (Sarnthein et al. 2023, Sec. 3 and App. A, E).
+
+A frozen teacher at random initialization, always in eval mode (its BN statistics stay at their
+initial values); a student placed by locality init, trained in train mode with Adam(W) on the
+cross-entropy between softmax(teacher / tau_t) and log_softmax(student / tau_s). No augmentation,
+no centering, no EMA. Probes run at the configured epochs on encoder features.
+"""
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+
+from . import data, models
+from .config import DistillCfg, default_device
+from .init import locality_init, param_distance
+from .probe import features, probe_all, raw_features, recalibrate_bn
+from .progress import bar
+
+EPOCH0_BATCHES = 8  # batches used to measure the objective before any update
+
+
+class NonFiniteLoss(FloatingPointError):
+    pass
+
+
+def distill_loss(s_logits, t_logits, tau_s=1.0, tau_t=1.0):
+    """(cross-entropy, KL, teacher entropy), each averaged over the batch."""
+    t_logp = F.log_softmax(t_logits / tau_t, dim=1)
+    t_p = t_logp.exp()
+    ce = -(t_p * F.log_softmax(s_logits / tau_s, dim=1)).sum(1).mean()
+    ent = -(t_p * t_logp).sum(1).mean()
+    return ce, ce - ent, ent
+
+
+def make_nets(cfg: DistillCfg, in_channels: int):
+    """(teacher, student, init info): the teacher from seed 2s, the independent init from 2s + 1."""
+    teacher = models.build(cfg.model, in_channels, seed=2 * cfg.seed)
+    fresh = models.build(cfg.model, in_channels, seed=2 * cfg.seed + 1)
+    student, info = locality_init(teacher, fresh, cfg.alpha)
+    teacher.eval().requires_grad_(False)
+    return teacher, student, info
+
+
+def probe_dataset(cfg: DistillCfg, device) -> data.Dataset:
+    from dataclasses import replace
+    return data.load(cfg.probe_data or replace(cfg.data, noise=False), device)
+
+
+class Prober:
+    """Probes networks on one dataset; constant baselines (input, teacher) are computed once."""
+
+    def __init__(self, ds: data.Dataset, cfg, channels_last: bool):
+        self.ds, self.cfg, self.cl = ds, cfg, channels_last
+        self.cache: dict[str, dict] = {}
+
+    def __call__(self, name, net=None, constant=False) -> dict:
+        if constant and name in self.cache:
+            return self.cache[name]
+        ds = self.ds
+        if net is None:  # the flattened input
+            ftr, fte = raw_features(ds.x_train, ds.normalize), raw_features(ds.x_test, ds.normalize)
+        else:
+            if name.endswith("_bnrecal"):
+                net = recalibrate_bn(net, ds.x_train, ds.normalize, channels_last=self.cl)
+            ftr = features(net, ds.x_train, ds.normalize, channels_last=self.cl)
+            fte = features(net, ds.x_test, ds.normalize, channels_last=self.cl)
+        out = probe_all(ftr, ds.y_train, fte, ds.y_test, ds.num_classes, self.cfg)
+        if constant:
+            self.cache[name] = out
+        return out
+
+
+def distill(cfg: DistillCfg, run=None, device=None) -> dict:
+    """Train a student on its random teacher; returns per-epoch history and probe rows."""
+    device = torch.device(device or default_device())
+    ds = data.load(cfg.data, device)
+    pds = probe_dataset(cfg, device)
+    if pds.shape != ds.shape and pds.shape[0] == ds.shape[0]:
+        pds = data.Dataset(pds.name, data.resize(pds.x_train, ds.shape[-1]), pds.y_train,
+                           data.resize(pds.x_test, ds.shape[-1]), pds.y_test, pds.num_classes)
+    teacher, student, init_info = make_nets(cfg, ds.shape[0])
+    cl = cfg.channels_last and device.type == "cpu"
+    fmt = torch.channels_last if cl else torch.contiguous_format
+    teacher.to(device, memory_format=fmt)
+    student.to(device, memory_format=fmt).train()
+    init = copy.deepcopy(student).requires_grad_(False)
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    prober = Prober(pds, cfg.probe, cl)
+    history, probes, start = [], [], 1
+    state = run.resume() if run else None
+    if state:
+        student.load_state_dict(state["student"])
+        opt.load_state_dict(state["opt"])
+        history, probes, start = state["history"], state["probes"], state["epoch"] + 1
+
+    def batch(idx):
+        return ds.normalize(ds.x_train[idx]).contiguous(memory_format=fmt)
+
+    def record(epoch, sums, n):
+        row = {"epoch": epoch, "loss": sums[0] / n, "kl": sums[1] / n, "teacher_entropy": sums[2] / n,
+               "dist_init": param_distance(student, init), "dist_teacher": param_distance(student, teacher)}
+        if not all(math.isfinite(v) for v in row.values()):
+            raise NonFiniteLoss(f"non-finite loss {row['loss']} at epoch {epoch} (lr={cfg.lr}, "
+                                f"arch={cfg.model.arch}); lower the learning rate or check the inputs")
+        history.append(row)
+        if epoch in cfg.probe_epochs:
+            for net in cfg.probe_nets:
+                if net.endswith("_bnrecal") and not models.has_batchnorm(student):
+                    continue  # identical to the network without recalibration
+                if net == "student_bnrecal" and epoch != cfg.epochs:
+                    continue  # the like-for-like check of the final student; saves a pass per probe epoch
+                model = {"input": None, "teacher": teacher, "teacher_bnrecal": teacher}.get(net, student)
+                accs = prober(net, model, constant=net in ("input", "teacher", "teacher_bnrecal"))
+                probes.extend({"epoch": epoch, "net": net, "probe": k, "acc": v} for k, v in accs.items())
+
+    if start == 1:  # epoch 0: the objective on a few batches, on a copy so BN buffers stay untouched
+        probe_student = copy.deepcopy(student).train()
+        with torch.no_grad():
+            idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1, device)[:EPOCH0_BATCHES]
+            sums = [sum(v) for v in zip(*[[t.item() for t in distill_loss(probe_student(batch(i)), teacher(batch(i)),
+                                                                           cfg.tau_student, cfg.tau_teacher)]
+                                          for i in idxs])]
+        record(0, sums, len(idxs))
+
+    for epoch in bar(range(start, cfg.epochs + 1), desc=f"distill {cfg.model.arch} seed {cfg.seed}",
+                     initial=start - 1, total=cfg.epochs):
+        sums = torch.zeros(3, device=device, dtype=torch.float64)
+        idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, device)
+        for idx in idxs:
+            x = batch(idx)
+            with torch.no_grad():
+                t_logits = teacher(x)
+            ce, kl, ent = distill_loss(student(x), t_logits, cfg.tau_student, cfg.tau_teacher)
+            opt.zero_grad(set_to_none=True)
+            ce.backward()
+            opt.step()
+            sums += torch.stack([ce.detach(), kl.detach(), ent.detach()]).double()
+        record(epoch, sums.tolist(), len(idxs))
+        if run:
+            run.checkpoint({"epoch": epoch, "student": student.state_dict(), "opt": opt.state_dict(),
+                            "history": history, "probes": probes})
+    if run:
+        run.save("student", student.state_dict())
+        run.save("teacher", teacher.state_dict())
+    steps = len(data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1))
+    return {"init": init_info, "history": history, "probes": probes, "steps_per_epoch": steps}

@@ -1,0 +1,113 @@
+"""Encoders: every one maps images to a flat feature vector and reports `feature_dim`.
+
+ResNets use the CIFAR stem (3x3 conv1, no max-pool) as the paper did; VGGs keep only the
+convolutional features, pooled to 1x1 (512-d at 32x32, as in the paper's "embedding R^512").
+"""
+from __future__ import annotations
+
+import torchvision
+from torch import nn
+
+from .norm import norm2d
+
+VGG_LAYERS = {
+    "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+              512, 512, 512, 512, "M"],
+}
+
+
+class Encoder(nn.Module):
+    def __init__(self, body: nn.Module, feature_dim: int):
+        super().__init__()
+        self.body = body
+        self.feature_dim = feature_dim
+
+    def forward(self, x):
+        return self.body(x).flatten(1)
+
+
+def conv_block(c_in, c_out, norm):
+    return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=norm == "none"), norm2d(norm, c_out), nn.ReLU(inplace=True)]
+
+
+def vgg(layers, in_channels=3, norm="none") -> Encoder:
+    mods, c = [], in_channels
+    for v in layers:
+        if v == "M":
+            # a max-pool on a 1-pixel map would fail; adaptive pooling makes small inputs work too
+            mods.append(nn.MaxPool2d(2, ceil_mode=True))
+        else:
+            mods += conv_block(c, v, norm)
+            c = v
+    mods.append(nn.AdaptiveAvgPool2d(1))
+    return Encoder(nn.Sequential(*mods), c)
+
+
+def small_vgg(in_channels=1, norm="batch", width=32) -> Encoder:
+    """The quick profile's 4-layer VGG-style net: widths w, 2w, 4w, 4w with three max-pools."""
+    w = width
+    return vgg([w, "M", 2 * w, "M", 4 * w, "M", 4 * w], in_channels, norm)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, c_in, c_out, stride, norm):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.n1 = norm2d(norm, c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.n2 = norm2d(norm, c_out)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut = nn.Identity()
+        if stride != 1 or c_in != c_out:  # option B (projection) shortcut
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), norm2d(norm, c_out))
+
+    def forward(self, x):
+        out = self.relu(self.n1(self.conv1(x)))
+        return self.relu(self.n2(self.conv2(out)) + self.shortcut(x))
+
+
+def cifar_resnet(blocks_per_stage, widths, in_channels=3, norm="batch") -> Encoder:
+    """He et al.'s CIFAR ResNets (ResNet20: 3 blocks per stage, widths 16/32/64)."""
+    mods = [nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False), norm2d(norm, widths[0]), nn.ReLU(inplace=True)]
+    c = widths[0]
+    for i, w in enumerate(widths):
+        for j in range(blocks_per_stage):
+            mods.append(BasicBlock(c, w, 2 if (j == 0 and i > 0) else 1, norm))
+            c = w
+    mods.append(nn.AdaptiveAvgPool2d(1))
+    return Encoder(nn.Sequential(*mods), c)
+
+
+def small_resnet(in_channels=1, norm="batch", width=32) -> Encoder:
+    """The quick profile's ResNet-style net: stem + one basic block at w and one at 2w (stride 2)."""
+    return cifar_resnet(1, [width, 2 * width], in_channels, norm)
+
+
+def torchvision_resnet(name, in_channels=3, norm="batch") -> Encoder:
+    net = getattr(torchvision.models, name)(weights=None, norm_layer=lambda c: norm2d(norm, c))
+    net.conv1 = nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False)  # CIFAR stem
+    net.maxpool = nn.Identity()
+    dim = net.fc.in_features
+    net.fc = nn.Identity()
+    return Encoder(net, dim)
+
+
+ENCODER_BUILDERS = {
+    "small_vgg": small_vgg,
+    "small_resnet": small_resnet,
+    "resnet20": lambda in_channels, norm, width: cifar_resnet(3, [16, 32, 64], in_channels, norm),
+    "resnet56": lambda in_channels, norm, width: cifar_resnet(9, [16, 32, 64], in_channels, norm),
+    **{n: (lambda in_channels, norm, width, n=n: torchvision_resnet(n, in_channels, norm))
+       for n in ("resnet18", "resnet34", "resnet50")},
+    **{n: (lambda in_channels, norm, width, n=n: vgg(VGG_LAYERS[n], in_channels, norm)) for n in VGG_LAYERS},
+}
+ENCODERS = tuple(ENCODER_BUILDERS)
+
+
+def build_encoder(arch: str, in_channels: int, norm: str, width: int) -> Encoder:
+    if arch not in ENCODER_BUILDERS:
+        raise ValueError(f"unknown architecture {arch!r}; allowed: {', '.join(ENCODERS)}")
+    return ENCODER_BUILDERS[arch](in_channels=in_channels, norm=norm, width=width)

@@ -1,0 +1,85 @@
+"""The DINO-style projection head with the l2-bottleneck (paper App. A and E.1).
+
+MLP in -> hidden -> hidden (GELU, trunc-normal std 0.02, zero bias), then the bottleneck:
+  part 1: lin1 (hidden -> bottleneck, bias), wn1 (weight-normalize lin1's rows), fn1 (L2-normalize)
+  part 2: lin2 (bottleneck -> m, no bias), wn2 (unit-norm rows), fn2 (L2-normalize the output)
+The paper's head is lin1 + fn1 + lin2 + wn2. `authors_code=True` reproduces the public code, whose
+last layer computed the normalized weight but multiplied by the raw one.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class NormedLinear(nn.Linear):
+    """Linear layer whose weight rows are divided by their norm in the forward pass (g fixed to 1)."""
+
+    def __init__(self, d_in, d_out, bias, normalize=True):
+        super().__init__(d_in, d_out, bias=bias)
+        self.normalize = normalize
+
+    def forward(self, x):
+        w = F.normalize(self.weight, dim=1) if self.normalize else self.weight
+        return F.linear(x, w, self.bias)
+
+
+class Head(nn.Module):
+    def __init__(self, in_dim, out_dim, hidden_dim=2048, bottleneck_dim=256,
+                 parts=("lin1", "fn1", "wn2", "lin2"), authors_code=False):
+        super().__init__()
+        self.parts = frozenset(parts)
+        self.mlp = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(),
+                                 nn.Linear(hidden_dim, hidden_dim), nn.GELU())
+        for m in self.mlp:
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+        dim = hidden_dim
+        self.lin1 = None
+        if "lin1" in self.parts:
+            self.lin1 = NormedLinear(hidden_dim, bottleneck_dim, bias=True, normalize="wn1" in self.parts)
+            nn.init.trunc_normal_(self.lin1.weight, std=0.02)
+            nn.init.zeros_(self.lin1.bias)
+            dim = bottleneck_dim
+        self.lin2 = None
+        if "lin2" in self.parts:
+            # DINO builds the last layer after its init pass, so it keeps PyTorch's default init
+            self.lin2 = NormedLinear(dim, out_dim, bias=False,
+                                     normalize="wn2" in self.parts and not authors_code)
+            dim = out_dim
+        self.out_dim = dim
+
+    def forward(self, z):
+        z = self.mlp(z)
+        if self.lin1 is not None:
+            z = self.lin1(z)
+        if "fn1" in self.parts:
+            z = F.normalize(z, dim=1)
+        if self.lin2 is not None:
+            z = self.lin2(z)
+        if "fn2" in self.parts:
+            z = F.normalize(z, dim=1)
+        return z
+
+
+class Net(nn.Module):
+    """Encoder + head; `features` is what probes see, `forward` what the distillation loss sees."""
+
+    def __init__(self, encoder: nn.Module, head: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    def features(self, x):
+        return self.encoder(x)
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+
+def last_layer_row_norms(head: Head) -> torch.Tensor:
+    """Norms of the effective last-layer rows (1 for the paper's head)."""
+    w = head.lin2.weight
+    return (F.normalize(w, dim=1) if head.lin2.normalize else w).norm(dim=1)

@@ -1,0 +1,131 @@
+"""Running the figure notebooks: jupytext source -> papermill under the project's kernel.
+
+Figures are first written to a staging folder and moved into figures/<profile>/ only when the
+notebook finished, so a failed notebook leaves no half-written figure behind. Each run leaves a
+record (figures, result hashes, wall time) from which figures/<profile>/MANIFEST.md is rendered.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from .config import ConfigError, check_choice
+from .profiles import PROFILE_NAMES, PROFILES, settings
+from .store import atomic_write, json_bytes, results_dir
+
+KERNEL = "rtdlib"
+ROOT = Path(os.environ.get("RTD_ROOT", Path(__file__).resolve().parent.parent))
+NOTEBOOKS = ROOT / "notebooks"
+BUILD = ROOT / "build"
+FIGURES = ROOT / "figures"
+
+
+class NotebookError(RuntimeError):
+    pass
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in NOTEBOOKS.glob("[0-9a-z]*.py"))
+
+
+def source(name: str) -> Path:
+    check_choice("notebook", name, available())
+    return NOTEBOOKS / f"{name}.py"
+
+
+def parameters(name: str) -> dict:
+    """Names and defaults of the notebook's `parameters` cell (literals only, read without running)."""
+    import jupytext
+    nb = jupytext.read(source(name))
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise NotebookError(f"notebook {name} has {len(cells)} cells tagged 'parameters'; expected 1")
+    out = {}
+    for node in ast.parse(cells[0].source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            raise NotebookError(f"parameters cell of {name} may hold only `name = literal` lines")
+        out[node.targets[0].id] = ast.literal_eval(node.value)
+    return out
+
+
+def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=False, **overrides) -> list[Path]:
+    """Execute a notebook; returns the figure files it produced (moved into figures/<profile>/)."""
+    import jupytext
+    import papermill as pm
+    check_choice("profile", profile, PROFILE_NAMES)
+    allowed = parameters(name)
+    unknown = sorted(set(overrides) - set(allowed))
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {unknown} of notebook {name}; allowed: {', '.join(sorted(allowed))}")
+    if name in PROFILES[profile]:  # check names and types before a kernel starts
+        settings(name, profile, **overrides)
+    out_dir = FIGURES / profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging()
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-{name}-", dir=FIGURES))
+    used_log = staging / "used-results.txt"
+    env = {"RTD_FIGURES_DIR": str(staging), "RTD_USED_LOG": str(used_log), "RTD_ROOT": str(ROOT),
+           "RTD_RESULTS": str(results_dir()), "RTD_DATA": os.environ.get("RTD_DATA", str(ROOT / "data")),
+           "MPLBACKEND": "Agg"}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the kernel inherits this process's environment
+    executed = BUILD / profile / f"{name}.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    try:
+        pm.execute_notebook(jupytext.read(source(name)), str(executed), parameters={"profile": profile, **overrides},
+                            kernel_name=kernel, language="python", progress_bar=False, log_output=log_output,
+                            cwd=str(NOTEBOOKS), extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        produced = sorted(p for p in staging.iterdir() if p.suffix in (".png", ".pdf", ".csv"))
+        if not produced:
+            raise NotebookError(f"notebook {name} finished but saved no figure")
+        moved = []
+        for p in produced:
+            os.replace(p, out_dir / p.name)
+            moved.append(out_dir / p.name)
+        hashes = sorted(set(used_log.read_text().split())) if used_log.exists() else []
+        record = {"notebook": name, "profile": profile, "overrides": overrides, "figures": [p.name for p in moved],
+                  "results": hashes, "wall_time_s": round(time.time() - started, 1),
+                  "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+        (out_dir / ".runs").mkdir(exist_ok=True)
+        atomic_write(out_dir / ".runs" / f"{name}.json", json_bytes(record))
+        write_manifest(profile)
+        return moved
+    except pm.PapermillExecutionError as e:
+        raise NotebookError(f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
+                            f"(executed copy: {executed})") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def remove_stale_staging() -> None:
+    """Staging folders of runs whose process is gone (killed) hold nothing anyone will use."""
+    for d in FIGURES.glob(".staging-*"):
+        pid = d.name.split("-")[1]
+        if not pid.isdigit() or not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def write_manifest(profile: str) -> Path:
+    out_dir = FIGURES / profile
+    records = [json.loads(p.read_text()) for p in sorted((out_dir / ".runs").glob("*.json"))]
+    lines = [f"# Figures of the `{profile}` profile", "",
+             "Generated by `make figures PROFILE=" + profile + "`; result hashes name folders of `results/<kind>/`.",
+             "", "| figure | notebook | wall time (s) | finished | result hashes |", "|---|---|---|---|---|"]
+    for r in records:
+        for fig in r["figures"]:
+            lines.append(f"| {fig} | notebooks/{r['notebook']}.py | {r['wall_time_s']} | {r['finished']} | "
+                         f"{' '.join(h[:8] for h in r['results'])} |")
+    path = out_dir / "MANIFEST.md"
+    atomic_write(path, ("\n".join(lines) + "\n").encode())
+    return path

@@ -1,0 +1,251 @@
+"""The results store: one folder per (kind, config hash), written atomically, verified on read.
+
+results/<kind>/<hash>/
+    config.json  meta.json  metrics.json  <artifact>.pt ...   final files, listed with sha256 in
+    COMPLETE                                                   the completion marker written last
+    ckpt-<sha>.pt                                              resumable progress, removed at the end
+
+A lock file beside the folder makes a second process wait rather than compute the same entry.
+A damaged entry (a listed file missing or changed) is removed and recomputed with a warning.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .config import canonical_json, config_hash, to_dict
+
+MARKER = "COMPLETE"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be written or read; the message names the path and the cause."""
+
+
+class DamagedEntryWarning(UserWarning):
+    pass
+
+
+def results_dir() -> Path:
+    return Path(os.environ.get("RTD_RESULTS", Path.cwd() / "results")).resolve()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over the target."""
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise StoreError(f"cannot write in {path.parent}: {e.strerror}") from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise StoreError(f"cannot write {path}: {e.strerror}") from e
+        raise
+
+
+def torch_bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def torch_load(path: Path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def json_bytes(obj) -> bytes:
+    return (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode()
+
+
+def git_revision() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here, capture_output=True,
+                               text=True, timeout=10)
+        return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "") if rev.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Result:
+    kind: str
+    hash: str
+    path: Path
+    config: dict
+    metrics: dict
+    meta: dict
+
+    def load(self, name: str):
+        """An artifact saved by the run (tensors, dicts of tensors), loaded with weights_only=True."""
+        return torch_load(self.path / f"{name}.pt")
+
+
+class Run:
+    """What an engine sees of its entry: resume, checkpoint, save artifacts."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.artifacts: dict[str, str] = {}
+
+    def resume(self):
+        """The last checkpoint's state, or None; a damaged checkpoint is discarded with a warning."""
+        for ckpt in sorted(self.path.glob("ckpt-*.pt"), key=lambda p: p.stat().st_mtime, reverse=True):
+            data = ckpt.read_bytes()
+            if sha256_bytes(data)[:16] == ckpt.stem.split("-", 1)[1]:
+                return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            warnings.warn(f"damaged checkpoint {ckpt} (checksum mismatch); starting over", DamagedEntryWarning)
+            ckpt.unlink()
+        return None
+
+    def checkpoint(self, state) -> None:
+        data = torch_bytes(state)
+        target = self.path / f"ckpt-{sha256_bytes(data)[:16]}.pt"
+        atomic_write(target, data)
+        for old in self.path.glob("ckpt-*.pt"):
+            if old != target:
+                old.unlink(missing_ok=True)
+
+    def save(self, name: str, obj) -> None:
+        data = torch_bytes(obj)
+        atomic_write(self.path / f"{name}.pt", data)
+        self.artifacts[f"{name}.pt"] = sha256_bytes(data)
+
+
+class Store:
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root).resolve() if root else results_dir()
+
+    def path(self, kind: str, cfg) -> Path:
+        return self.root / kind / config_hash(kind, cfg)
+
+    def get(self, kind: str, cfg) -> Result | None:
+        """The finished entry for cfg if it exists and is intact, else None."""
+        return self._read(kind, self.path(kind, cfg))
+
+    def get_or_run(self, kind: str, cfg, fn) -> Result:
+        """Return the stored result for cfg, computing `fn(cfg, run) -> metrics dict` if needed."""
+        result = self._get_or_run(kind, cfg, fn)
+        used_log = os.environ.get("RTD_USED_LOG")  # set by the notebook runner for the manifest
+        if used_log:
+            with open(used_log, "a") as f:
+                f.write(f"{kind}/{result.hash}\n")
+        return result
+
+    def _get_or_run(self, kind: str, cfg, fn) -> Result:
+        path = self.path(kind, cfg)
+        found = self._read(kind, path)
+        if found:
+            return found
+        with self._lock(path):
+            found = self._read(kind, path, warn=False)  # another process may have finished it
+            if found:
+                return found
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"cannot create {path}: {e.strerror}") from e
+            run = Run(path)
+            started = time.time()
+            metrics = fn(cfg, run)
+            files = {"config.json": json_bytes(to_dict(cfg)), "metrics.json": json_bytes(metrics),
+                     "meta.json": json_bytes(self._meta(kind, cfg, time.time() - started))}
+            for name, data in files.items():
+                atomic_write(path / name, data)
+            listing = {name: sha256_bytes(data) for name, data in files.items()} | run.artifacts
+            atomic_write(path / MARKER, json_bytes(listing))
+            for old in path.glob("ckpt-*.pt"):
+                old.unlink(missing_ok=True)
+            return self._read(kind, path, warn=False)
+
+    def _read(self, kind, path: Path, warn=True) -> Result | None:
+        marker = path / MARKER
+        if not marker.exists():
+            return None
+        problem = None
+        try:
+            listing = json.loads(marker.read_text())
+            for name, digest in listing.items():
+                if not (path / name).is_file():
+                    problem = f"{name} is missing"
+                elif sha256_file(path / name) != digest:
+                    problem = f"{name} does not match its checksum"
+                if problem:
+                    break
+            if not problem:
+                load = lambda n: json.loads((path / n).read_text())  # noqa: E731
+                return Result(kind, path.name, path, load("config.json"), load("metrics.json"), load("meta.json"))
+        except (OSError, ValueError) as e:
+            problem = f"unreadable ({e})"
+        warnings.warn(f"damaged store entry {path}: {problem}; recomputing it", DamagedEntryWarning)
+        self._discard(path)
+        return None
+
+    @staticmethod
+    def _discard(path: Path) -> None:
+        try:
+            (path / MARKER).unlink(missing_ok=True)  # first, so a crash mid-removal leaves it incomplete
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError as e:
+            raise StoreError(f"cannot remove damaged entry {path}: {e.strerror}") from e
+
+    @contextmanager
+    def _lock(self, path: Path):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path.parent / f"{path.name}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as e:
+            raise StoreError(f"cannot write in results directory {path.parent}: {e.strerror}") from e
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released by the OS if this process dies
+            yield
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _meta(kind, cfg, wall_time) -> dict:
+        import numpy
+        return {"kind": kind, "hash": config_hash(kind, cfg), "wall_time_s": round(wall_time, 3),
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git": git_revision(),
+                "torch": torch.__version__, "numpy": numpy.__version__, "python": platform.python_version(),
+                "device": _device_name(), "host": platform.node(), "config_json": canonical_json(to_dict(cfg))}
+
+
+def _device_name() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"

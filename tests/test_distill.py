@@ -1,0 +1,113 @@
+import math
+
+import pytest
+import torch
+
+from conftest import TINY_MODEL, tiny_cfg
+from rtdlib import distill as D
+from rtdlib import models
+from rtdlib.config import ModelCfg, replace
+from rtdlib.store import Store
+
+
+def test_loss_identities():
+    s, t = torch.randn(5, 7), torch.randn(5, 7)
+    ce, kl, ent = D.distill_loss(s, t)
+    assert kl >= 0 and math.isclose(ce.item(), (kl + ent).item(), rel_tol=1e-6)
+    manual = torch.nn.functional.kl_div(torch.log_softmax(s, 1), torch.log_softmax(t, 1), log_target=True,
+                                        reduction="batchmean")
+    assert torch.allclose(kl, manual, atol=1e-6)
+    assert abs(D.distill_loss(t, t)[1].item()) < 1e-6
+
+
+def test_kl_is_zero_for_identical_nets_without_bn_and_not_with_bn():
+    no_bn = replace(tiny_cfg(), alpha=0.0, **{"model.norm": "none"})
+    t, s, _ = D.make_nets(no_bn, 1)
+    x = torch.randn(32, 1, 8, 8)
+    s.train()
+    assert abs(D.distill_loss(s(x), t(x))[1].item()) < 1e-6
+    t, s, _ = D.make_nets(replace(no_bn, **{"model.norm": "batch"}), 1)
+    s.train()  # batch statistics in the student, initial running statistics in the teacher
+    assert D.distill_loss(s(x * 3 + 2), t(x * 3 + 2))[1].item() > 1e-6
+
+
+def test_training_reduces_kl_and_leaves_teacher_untouched():
+    cfg = tiny_cfg(epochs=3, probe_epochs=(0, 3), alpha=1.0)
+    teacher_before, _, _ = D.make_nets(cfg, 1)
+    out = D.distill(cfg, device="cpu")
+    h = out["history"]
+    assert [r["epoch"] for r in h] == [0, 1, 2, 3]
+    assert h[-1]["kl"] < h[1]["kl"] and all(r["kl"] >= -1e-7 for r in h)
+    assert h[0]["dist_init"] == 0 and h[-1]["dist_init"] > 0
+    nets = {(p["net"], p["probe"]) for p in out["probes"]}
+    assert ("teacher_bnrecal", "linear") in nets and ("student", "knn_low") in nets
+    accs = [p["acc"] for p in out["probes"]]
+    assert all(0 <= a <= 1 for a in accs) and max(accs) > 0.3  # digits: far above chance
+
+
+def test_teacher_parameters_unchanged_by_training(tmp_path):
+    cfg = tiny_cfg(epochs=1, probe_epochs=(0,))
+    r = Store(tmp_path).get_or_run("distill", cfg, D.distill)
+    fresh_teacher, _, _ = D.make_nets(cfg, 1)
+    saved = r.load("teacher")
+    assert all(torch.equal(saved[k], v) for k, v in fresh_teacher.state_dict().items())
+    assert any(not torch.equal(r.load("student")[k], v) for k, v in fresh_teacher.state_dict().items()
+               if v.dtype.is_floating_point)
+
+
+def test_probe_rows_skip_bnrecal_without_bn():
+    out = D.distill(replace(tiny_cfg(epochs=1, probe_epochs=(1,)), **{"model.norm": "none"}), device="cpu")
+    assert {p["net"] for p in out["probes"]} == {"input", "teacher", "student"}
+
+
+def test_killed_run_resumes_to_identical_numbers(tmp_path, monkeypatch):
+    cfg = tiny_cfg(epochs=3, probe_epochs=(0, 2, 3))
+    clean = Store(tmp_path / "a").get_or_run("distill", cfg, D.distill)
+
+    calls = {"n": 0}
+    from rtdlib import store as st
+    original = st.Run.checkpoint
+
+    def dying_checkpoint(self, state):
+        original(self, state)
+        calls["n"] += 1
+        if state["epoch"] == 2:
+            raise KeyboardInterrupt("simulated kill after epoch 2")
+
+    monkeypatch.setattr(st.Run, "checkpoint", dying_checkpoint)
+    interrupted = Store(tmp_path / "b")
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.get_or_run("distill", cfg, D.distill)
+    monkeypatch.setattr(st.Run, "checkpoint", original)
+    resumed = interrupted.get_or_run("distill", cfg, D.distill)
+    assert calls["n"] == 2
+    assert resumed.metrics == clean.metrics
+    assert all(torch.equal(resumed.load("student")[k], v) for k, v in clean.load("student").items())
+
+
+def test_non_finite_loss_stops_with_a_clear_error(monkeypatch):
+    monkeypatch.setattr(D, "distill_loss", lambda s, t, a, b: tuple(x * float("nan") for x in
+                                                                      (s.sum(), s.sum(), s.sum())))
+    with pytest.raises(D.NonFiniteLoss, match="non-finite loss nan at epoch 0"):
+        D.distill(tiny_cfg(epochs=1, probe_epochs=(0,)), device="cpu")
+
+
+PAPER_MODELS = [("resnet18", "batch"), ("resnet34", "batch"), ("resnet50", "batch"), ("resnet20", "batch"),
+                ("resnet56", "batch"), ("vgg11", "none"), ("vgg13", "none"), ("vgg16", "none"), ("vgg19", "none"),
+                ("vgg11", "batch")]
+
+
+@pytest.mark.parametrize("arch, norm", PAPER_MODELS)
+def test_paper_models_take_one_training_step(arch, norm):
+    cfg = ModelCfg(arch, norm, out_dim=2 ** 16)
+    t, s = models.build(cfg, 3, seed=0), models.build(cfg, 3, seed=1)
+    t.eval()
+    x = torch.randn(2, 3, 32, 32)
+    opt = torch.optim.AdamW(s.parameters(), lr=1e-3)
+    before = [p.detach().clone() for p in s.parameters()]
+    loss = D.distill_loss(s(x), t(x).detach())[0]
+    loss.backward()
+    opt.step()
+    assert math.isfinite(loss.item()) and abs(loss.item() - math.log(2 ** 16)) < 0.01
+    assert any(not torch.equal(a, b) for a, b in zip(before, s.parameters()))
+    assert s.encoder.feature_dim == {"resnet50": 2048, "resnet20": 64, "resnet56": 64}.get(arch, 512)

@@ -1,0 +1,89 @@
+"""Every notebook runs under papermill with the smoke profile; bad input fails cleanly."""
+import json
+import os
+import subprocess
+import sys
+
+import jupytext
+import pytest
+
+from rtdlib import notebooks
+
+NAMES = notebooks.available()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def isolated_results(tmp_path_factory):
+    old = os.environ.get("RTD_RESULTS")
+    os.environ["RTD_RESULTS"] = str(tmp_path_factory.mktemp("results"))
+    yield
+    os.environ.pop("RTD_RESULTS") if old is None else os.environ.__setitem__("RTD_RESULTS", old)
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "rtdlib", *args], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **(env or {})}, cwd=notebooks.ROOT)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_parameters_cell_survives_jupytext(name):
+    nb = jupytext.read(notebooks.source(name))
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    params = notebooks.parameters(name)
+    assert params["profile"] == "quick"
+    assert jupytext.writes(nb, "py:percent").count('tags=["parameters"]') == 1
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_with_smoke_profile(name):
+    figs = notebooks.run(name, "smoke")
+    assert any(f.suffix == ".png" for f in figs) and all(f.exists() and f.stat().st_size > 0 for f in figs)
+    record = json.loads((notebooks.FIGURES / "smoke" / ".runs" / f"{name}.json").read_text())
+    assert record["results"] and (notebooks.BUILD / "smoke" / f"{name}.ipynb").exists()
+    manifest = (notebooks.FIGURES / "smoke" / "MANIFEST.md").read_text()
+    assert f"notebooks/{name}.py" in manifest
+
+
+@pytest.mark.notebook
+def test_overrides_reach_the_notebook():
+    notebooks.run("01_student_vs_teacher", "smoke", seeds=[5], epochs=1)
+    record = json.loads((notebooks.FIGURES / "smoke" / ".runs" / "01_student_vs_teacher.json").read_text())
+    assert len(record["results"]) == 2  # two architectures x the one overridden seed
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "99_nope"], "unknown notebook '99_nope'"),
+    (["run", "01_student_vs_teacher", "-p", "epocs=2"], "unknown parameter(s) ['epocs']"),
+    (["run", "01_student_vs_teacher", "-p", "epochs=ten"], "epochs = 'ten' has type str"),
+    (["run", "01_student_vs_teacher", "--profile", "huge"], "unknown profile 'huge'"),
+    (["figures", "--profile", "huge"], "unknown profile 'huge'"),
+    (["figures", "--only", "nope"], "unknown notebook 'nope'"),
+    (["data", "fetch", "imagenet"], "unknown dataset 'imagenet'"),
+])
+def test_bad_input_is_one_line_and_nonzero(args, message):
+    before = sorted(p for p in notebooks.FIGURES.rglob("*") if p.is_file())
+    r = cli(*args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], r.stderr
+    assert sorted(p for p in notebooks.FIGURES.rglob("*") if p.is_file()) == before
+
+
+@pytest.mark.notebook
+def test_failing_notebook_leaves_no_figure():
+    r = cli("run", "01_student_vs_teacher", "-p", "seeds=[0]", "-p", "epochs=1")
+    assert r.returncode == 0, r.stderr
+    target = notebooks.FIGURES / "smoke" / "fig01_student_vs_teacher.png"
+    stamp = target.stat().st_mtime_ns
+    r = cli("run", "01_student_vs_teacher", "-p", "train_size=-3")
+    assert r.returncode == 2 and "train_size = -3" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert target.stat().st_mtime_ns == stamp
+    assert not list(notebooks.FIGURES.glob(".staging-*"))
+
+
+def test_paper_dry_run_needs_no_data(tmp_path):
+    r = cli("figures", "--profile", "paper", "--dry-run", env={"RTD_DATA": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert "resnet18/batch" in r.stdout and "vgg11/none" in r.stdout and "out_dim=65536" in r.stdout

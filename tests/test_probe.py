@@ -1,0 +1,94 @@
+import copy
+
+import torch
+from torch import nn
+
+from rtdlib import models
+from rtdlib.config import ModelCfg
+from rtdlib.probe import features, knn_probe, linear_probe, low_label_indices, recalibrate_bn
+
+
+def blobs(n, d=20, classes=4, sep=6.0, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.randn(classes, d, generator=g) * sep
+    y = torch.randint(0, classes, (n,), generator=g)
+    return centers[y] + torch.randn(n, d, generator=g), y
+
+
+def test_linear_probe_separable_and_random_labels():
+    x, y = blobs(600)
+    assert linear_probe(x[:400], y[:400], x[400:], y[400:], 4) > 0.98
+    y_rand = torch.randint(0, 4, (600,), generator=torch.Generator().manual_seed(1))
+    assert abs(linear_probe(x[:400], y_rand[:400], x[400:], y_rand[400:], 4) - 0.25) < 0.1
+
+
+def test_linear_probe_is_deterministic():
+    x, y = blobs(300, sep=1.0)
+    a = linear_probe(x[:200], y[:200], x[200:], y[200:], 4)
+    assert a == linear_probe(x[:200], y[:200], x[200:], y[200:], 4)
+
+
+def test_knn_majority_vote_by_hand():
+    train = torch.tensor([[0.0], [0.1], [0.2], [5.0], [5.1]])
+    labels = torch.tensor([0, 0, 1, 1, 1])
+    test = torch.tensor([[0.05], [5.05]])
+    assert knn_probe(train, labels, test, torch.tensor([0, 1]), 2, k=3) == 1.0
+    # k = 5 votes 3 x label 1 vs 2 x label 0 for both queries
+    assert knn_probe(train, labels, test, torch.tensor([1, 1]), 2, k=5) == 1.0
+    x, y = blobs(500)
+    assert knn_probe(x[:400], y[:400], x[400:], y[400:], 4, k=20, metric="cosine") > 0.9
+
+
+def test_low_label_selection_is_balanced_and_seeded():
+    y = torch.arange(100) % 5
+    idx = low_label_indices(y, 3, seed=0)
+    assert torch.bincount(y[idx]).tolist() == [3] * 5
+    assert torch.equal(idx, low_label_indices(y, 3, seed=0))
+    assert not torch.equal(idx, low_label_indices(y, 3, seed=1))
+
+
+def _bn_net():
+    return models.build(ModelCfg("small_resnet", "batch", width=4, out_dim=8, hidden_dim=8, bottleneck_dim=4), 1, 0)
+
+
+def test_recalibration_changes_only_bn_buffers():
+    net = _bn_net()
+    x = torch.randn(64, 1, 8, 8) * 3 + 1
+    new = recalibrate_bn(net, x, lambda v: v, batch_size=16)
+    assert all(torch.equal(p, q) for p, q in zip(net.parameters(), new.parameters()))
+    bn_new = [m for m in new.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert not torch.equal(bn_new[0].running_mean, torch.zeros_like(bn_new[0].running_mean))
+    assert all(m.momentum == 0.1 for m in bn_new)
+    # the original is untouched
+    assert all(torch.equal(m.running_var, torch.ones_like(m.running_var))
+               for m in net.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_recalibration_leaves_a_net_without_bn_unchanged():
+    net = models.build(ModelCfg("small_vgg", "none", width=4, out_dim=8, hidden_dim=8, bottleneck_dim=4), 1, 0)
+    x = torch.randn(32, 1, 8, 8)
+    new = recalibrate_bn(net, x, lambda v: v)
+    assert torch.equal(features(net, x, lambda v: v), features(new, x, lambda v: v))
+
+
+def test_recalibration_restores_a_correctly_calibrated_copy():
+    net = _bn_net()
+    x = torch.randn(128, 1, 8, 8) * 2 + 0.5
+    good = copy.deepcopy(net)
+    good.train()
+    with torch.no_grad():  # exact statistics: one full-batch pass with cumulative averaging
+        for m in good.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.reset_running_stats()
+                m.momentum = None
+        good.features(x)
+    broken = copy.deepcopy(good)
+    for m in broken.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.add_(5.0)
+            m.running_var.mul_(10.0)
+    ident = lambda v: v  # noqa: E731
+    ref = features(good, x, ident)
+    assert not torch.allclose(features(broken, x, ident), ref, atol=1e-3)
+    fixed = recalibrate_bn(broken, x, ident, batch_size=128)
+    assert torch.allclose(features(fixed, x, ident), ref, atol=1e-4)
