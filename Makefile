@@ -13,6 +13,13 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export RTD_DATA ?= $(CURDIR)/data
 export RTD_RESULTS ?= $(CURDIR)/results
 
+ifeq ($(filter $(PROFILE),smoke quick paper),)
+$(error unknown PROFILE '$(PROFILE)'; allowed: smoke quick paper)
+endif
+ifneq ($(filter-out 0 1,$(DRY_RUN)),)
+$(error unknown DRY_RUN '$(DRY_RUN)'; allowed: 1 (print the plan), 0 or empty)
+endif
+
 .PHONY: help venv figures test bench lab data clean
 
 help:  ## list the targets
@@ -28,7 +35,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)  ## create or update .venv and register its Jupyter kernel
 
 figures: $(STAMP)  ## run every notebook (PROFILE=smoke|quick|paper, DRY_RUN=1, ONLY="01_student_vs_teacher ...")
-ifeq ($(DRY_RUN),)
+ifneq ($(DRY_RUN),1)
 	@if [ "$(PROFILE)" = quick ]; then $(MAKE) --no-print-directory data; fi
 	$(PY) -m rtdlib figures --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
 else

@@ -26,10 +26,18 @@
 # re-estimating only their BN statistics on the training images (no weight changes).
 
 # %% tags=["parameters"]
-profile = "quick"
+profile = "quick"  # smoke, quick or paper; every None below means "the profile's value"
 seeds = None
 epochs = None
+probe_epochs = None
+dataset = None
 train_size = None
+test_size = None
+archs = None
+head = None
+alpha = None
+lr = None
+batch_size = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -40,7 +48,9 @@ from rtdlib import plotting, stats, sweeps, tidy
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("01_student_vs_teacher", profile, seeds=seeds, epochs=epochs, train_size=train_size)
+P = settings("01_student_vs_teacher", profile, seeds=seeds, epochs=epochs, probe_epochs=probe_epochs,
+             dataset=dataset, train_size=train_size, test_size=test_size, archs=archs, head=head, alpha=alpha,
+             lr=lr, batch_size=batch_size)
 plotting.style()
 P
 

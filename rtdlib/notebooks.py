@@ -17,6 +17,7 @@ from pathlib import Path
 from .config import ConfigError, check_choice
 from .profiles import PROFILE_NAMES, PROFILES, settings
 from .store import atomic_write, json_bytes, results_dir
+from .sweeps import SWEEPS
 
 KERNEL = "rtdlib"
 ROOT = Path(os.environ.get("RTD_ROOT", Path(__file__).resolve().parent.parent))
@@ -62,8 +63,10 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
     unknown = sorted(set(overrides) - set(allowed))
     if unknown:
         raise ConfigError(f"unknown parameter(s) {unknown} of notebook {name}; allowed: {', '.join(sorted(allowed))}")
-    if name in PROFILES[profile]:  # check names and types before a kernel starts
-        settings(name, profile, **overrides)
+    if name in PROFILES[profile]:  # check names, types and values before a kernel starts
+        P = settings(name, profile, **overrides)
+        if name in SWEEPS:
+            SWEEPS[name][1](P)
     out_dir = FIGURES / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_staging()
