@@ -159,22 +159,22 @@ class Store:
 
     def get_or_run(self, kind: str, cfg, fn) -> Result:
         """Return the stored result for cfg, computing `fn(cfg, run) -> metrics dict` if needed."""
-        result = self._get_or_run(kind, cfg, fn)
+        result, computed = self._get_or_run(kind, cfg, fn)
         used_log = os.environ.get("RTD_USED_LOG")  # set by the notebook runner for the manifest
         if used_log:
             with open(used_log, "a") as f:
-                f.write(f"{kind}/{result.hash}\n")
+                f.write(f"{kind}/{result.hash} {'computed' if computed else 'cached'}\n")
         return result
 
-    def _get_or_run(self, kind: str, cfg, fn) -> Result:
+    def _get_or_run(self, kind: str, cfg, fn) -> tuple[Result, bool]:
         path = self.path(kind, cfg)
         found = self._read(kind, path)
         if found:
-            return found
+            return found, False
         with self._lock(path):
             found = self._read(kind, path, warn=False)  # another process may have finished it
             if found:
-                return found
+                return found, False
             try:
                 path.mkdir(parents=True, exist_ok=True)
             except OSError as e:
@@ -190,7 +190,7 @@ class Store:
             atomic_write(path / MARKER, json_bytes(listing))
             for old in path.glob("ckpt-*.pt"):
                 old.unlink(missing_ok=True)
-            return self._read(kind, path, warn=False)
+            return self._read(kind, path, warn=False), True
 
     def _read(self, kind, path: Path, warn=True) -> Result | None:
         marker = path / MARKER
