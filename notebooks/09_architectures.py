@@ -21,9 +21,10 @@
 # CIFAR-10 after 100 epochs.
 #
 # **Sizes of the quick profile** (to fit a few minutes of CPU): the small VGG-style net (4 conv
-# layers; `small_vgg8`: 8) and the small ResNet-style net (one basic block per stage; `small_resnet9`:
-# two) at widths 16 and 32, plus CIFAR ResNet20, all with BN; Fashion-MNIST resized to 16×16, 2,000
-# training images, 3 epochs (24 steps), probes on 2,000 train / 1,000 test images, 3 seeds.
+# layers) at widths 8 and 16 and its deeper variant `small_vgg8` (8 conv layers) at width 8; the small
+# ResNet-style net (one basic block per stage) at widths 8 and 16 and `small_resnet9` (two blocks per
+# stage) at width 8; CIFAR ResNet20; all with BN. Fashion-MNIST resized to 16×16, 2,000 training
+# images, 2 epochs (16 steps), probes on 2,000 train / 1,000 test images, 3 seeds.
 #
 # **Our ViT** (`rtdlib/models/vit.py`) is a standard pre-norm ViT with 12 distinct blocks, CLS-token
 # features and patch size 8. The parameter table below compares its size with Table 5's #PARAMS.
