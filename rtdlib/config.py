@@ -71,6 +71,8 @@ class ModelCfg:
         from . import models
         check_choice("architecture", self.arch, models.ENCODERS)
         check_choice("norm layer", self.norm, models.NORMS)
+        if self.arch.startswith("vit_"):
+            check_choice("ViT norm layer", self.norm, ("layer", "none"))
         object.__setattr__(self, "head_parts", tuple(self.head_parts))
         for p in self.head_parts:
             check_choice("head part", p, HEAD_PARTS)

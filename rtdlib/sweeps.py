@@ -1,7 +1,7 @@
 """From a notebook's settings to the list of run configs it needs (also used for dry-run plans)."""
 from __future__ import annotations
 
-from .config import ConfigError, DataCfg, DistillCfg, ModelCfg, replace
+from .config import ConfigError, DataCfg, DistillCfg, ModelCfg, ProbeCfg, config_hash, replace
 
 
 def data_cfg(P) -> DataCfg:
@@ -35,4 +35,50 @@ def student_vs_teacher(P) -> list[DistillCfg]:
             for arch, norm, width in map(arch_triple, P["archs"]) for seed in P["seeds"]]
 
 
-SWEEPS = {"01_student_vs_teacher": ("distill", student_vs_teacher)}
+BASELINE_NETS = ("input", "teacher", "teacher_bnrecal")  # the BN-recalibrated teacher: BN nets only
+
+
+def _distill_cfg(P, model: ModelCfg, seed: int, baselines=True) -> DistillCfg:
+    return DistillCfg(data=data_cfg(P), model=model, alpha=P["alpha"], epochs=P["epochs"],
+                      batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P),
+                      probe=ProbeCfg(low_label=P["low_label"]),
+                      probe_nets=(*BASELINE_NETS, "student") if baselines else ("student",))
+
+
+def ablation_variants(P) -> list[tuple[str, str, DistillCfg]]:
+    """Figs. 10-12: (study, variant label, config) for every architecture x seed.
+
+    Each study changes one thing of the reference model: the output dimension m (Fig. 10), the norm
+    layer (Fig. 11), or the l2-bottleneck parts, including the authors' public code (Fig. 12). The
+    reference config recurs in every study and is run once (same hash). A head change leaves the
+    teacher's encoder bit-identical (it is built first from the same seed), so those variants probe
+    only the student and share the reference run's input and teacher baselines.
+    """
+    out = []
+    for arch, norm, width in P["archs"]:
+        base = ModelCfg(arch, norm, width, **P["head"])
+        for seed in P["seeds"]:
+            def add(study, label, **change):
+                model = replace(base, **change)
+                out.append((study, label, _distill_cfg(P, model, seed)))
+            for m in P["out_dims"]:
+                add("output_dim", str(m), out_dim=m)
+            for n in P["norms"]:
+                add("norm", n, norm=n)
+            for label, parts, authors_code in P["head_variants"]:
+                add("head", label, head_parts=tuple(parts), authors_code=authors_code)
+    return out
+
+
+def ablations(P) -> list[DistillCfg]:
+    return list({config_hash("distill", c): c for _, _, c in ablation_variants(P)}.values())
+
+
+def architectures(P) -> list[DistillCfg]:
+    """Table 5: every encoder x seed, probed at the start and the end of distillation."""
+    return [_distill_cfg(P, ModelCfg(arch, norm, width, **P["head"]), seed)
+            for arch, norm, width in P["archs"] for seed in P["seeds"]]
+
+
+SWEEPS = {"01_student_vs_teacher": ("distill", student_vs_teacher),
+          "04_ablations": ("distill", ablations), "09_architectures": ("distill", architectures)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torchvision
 from torch import nn
 
+from . import vit
 from .norm import norm2d
 
 VGG_LAYERS = {
@@ -46,10 +47,13 @@ def vgg(layers, in_channels=3, norm="none") -> Encoder:
     return Encoder(nn.Sequential(*mods), c)
 
 
-def small_vgg(in_channels=1, norm="batch", width=32) -> Encoder:
-    """The quick profile's 4-layer VGG-style net: widths w, 2w, 4w, 4w with three max-pools."""
-    w = width
-    return vgg([w, "M", 2 * w, "M", 4 * w, "M", 4 * w], in_channels, norm)
+def small_vgg(in_channels=1, norm="batch", width=32, convs_per_stage=1) -> Encoder:
+    """The quick profile's VGG-style net: stages of widths w, 2w, 4w, 4w with three max-pools
+    between them; one conv per stage (4 layers) by default, two for the deeper variant (8 layers)."""
+    layers = []
+    for i, w in enumerate((width, 2 * width, 4 * width, 4 * width)):
+        layers += (["M"] if i else []) + [w] * convs_per_stage
+    return vgg(layers, in_channels, norm)
 
 
 class BasicBlock(nn.Module):
@@ -81,9 +85,10 @@ def cifar_resnet(blocks_per_stage, widths, in_channels=3, norm="batch") -> Encod
     return Encoder(nn.Sequential(*mods), c)
 
 
-def small_resnet(in_channels=1, norm="batch", width=32) -> Encoder:
-    """The quick profile's ResNet-style net: stem + one basic block at w and one at 2w (stride 2)."""
-    return cifar_resnet(1, [width, 2 * width], in_channels, norm)
+def small_resnet(in_channels=1, norm="batch", width=32, blocks_per_stage=1) -> Encoder:
+    """The quick profile's ResNet-style net: stem + one basic block at w and one at 2w (stride 2)
+    (5 conv layers on the main path); the deeper variant has two blocks per stage (9 layers)."""
+    return cifar_resnet(blocks_per_stage, [width, 2 * width], in_channels, norm)
 
 
 def torchvision_resnet(name, in_channels=3, norm="batch") -> Encoder:
@@ -98,11 +103,14 @@ def torchvision_resnet(name, in_channels=3, norm="batch") -> Encoder:
 ENCODER_BUILDERS = {
     "small_vgg": small_vgg,
     "small_resnet": small_resnet,
+    "small_vgg8": lambda in_channels, norm, width: small_vgg(in_channels, norm, width, convs_per_stage=2),
+    "small_resnet9": lambda in_channels, norm, width: small_resnet(in_channels, norm, width, blocks_per_stage=2),
     "resnet20": lambda in_channels, norm, width: cifar_resnet(3, [16, 32, 64], in_channels, norm),
     "resnet56": lambda in_channels, norm, width: cifar_resnet(9, [16, 32, 64], in_channels, norm),
     **{n: (lambda in_channels, norm, width, n=n: torchvision_resnet(n, in_channels, norm))
        for n in ("resnet18", "resnet34", "resnet50")},
     **{n: (lambda in_channels, norm, width, n=n: vgg(VGG_LAYERS[n], in_channels, norm)) for n in VGG_LAYERS},
+    **{n: (lambda in_channels, norm, width, n=n: vit.vit(n, in_channels, norm)) for n in vit.VIT_SIZES},
 }
 ENCODERS = tuple(ENCODER_BUILDERS)
 

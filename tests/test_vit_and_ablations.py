@@ -1,0 +1,100 @@
+"""ViT encoder, deeper small nets, and the ablation/architecture sweeps."""
+import math
+
+import pytest
+import torch
+
+from rtdlib import distill as D
+from rtdlib import models, sweeps
+from rtdlib.config import ConfigError, ModelCfg, config_hash
+from rtdlib.models.vit import TABLE5_PARAMS, VIT_SIZES, ViT, authors_param_count
+from rtdlib.profiles import settings
+
+
+def encoder_params(arch, norm, in_channels=3):
+    with torch.device("meta"):  # shapes only: no memory, no initialization cost
+        return sum(p.numel() for p in models.build(ModelCfg(arch, norm, out_dim=16), in_channels).encoder.parameters())
+
+
+@pytest.mark.parametrize("arch", list(VIT_SIZES))
+def test_paper_vits_take_one_training_step(arch):
+    cfg = ModelCfg(arch, "layer", out_dim=2 ** 16)
+    t, s = models.build(cfg, 3, seed=0).eval(), models.build(cfg, 3, seed=1)
+    x = torch.randn(2, 3, 32, 32)
+    opt = torch.optim.AdamW(s.parameters(), lr=1e-3)
+    before = [p.detach().clone() for p in s.parameters()]
+    loss = D.distill_loss(s(x), t(x).detach())[0]
+    loss.backward()
+    opt.step()
+    assert math.isfinite(loss.item()) and abs(loss.item() - math.log(2 ** 16)) < 0.01
+    assert all(not torch.equal(a, b) for a, b in zip(before, s.parameters()))  # every parameter gets a gradient
+    assert s.encoder.feature_dim == VIT_SIZES[arch][0] == s.features(x).shape[1]
+
+
+def test_vit_parameter_counts_vs_table5():
+    """Ours: 12 distinct blocks at patch 8. Table 5 equals the authors' code: 1 shared block, patch 16."""
+    for arch, (dim, _) in VIT_SIZES.items():
+        ours = encoder_params(arch, "layer")
+        assert ours == authors_param_count(dim, patch=8, grid=4, unique_blocks=12)
+        assert authors_param_count(dim) == TABLE5_PARAMS[arch]
+        assert ours != TABLE5_PARAMS[arch]
+
+
+def test_cnn_parameter_counts_match_table5():
+    for arch in ("vgg11", "vgg13", "vgg16", "vgg19", "resnet20", "resnet56", "resnet18", "resnet34", "resnet50"):
+        norm = "none" if arch.startswith("vgg") else "batch"
+        assert encoder_params(arch, norm) == TABLE5_PARAMS[arch]
+
+
+def test_vit_attends_across_tokens_and_handles_other_grids():
+    vit = ViT(1, dim=16, depth=2, heads=2, patch=4, grid=2).eval()
+    x = torch.randn(3, 1, 8, 8)
+    y = vit(x)
+    x2 = x.clone()
+    x2[:, :, 4:, 4:] += 1.0  # changes one patch; the CLS feature must see it through attention
+    assert not torch.allclose(vit(x2), y)
+    assert vit(torch.randn(2, 1, 12, 12)).shape == (2, 16)  # 3x3 grid: interpolated positions
+    with pytest.raises(ValueError, match="smaller than the ViT patch size"):
+        vit(torch.randn(1, 1, 3, 3))
+
+
+def test_vit_rejects_batch_norm_in_config():
+    with pytest.raises(ConfigError, match="unknown ViT norm layer 'batch'"):
+        ModelCfg("vit_tiny", "batch")
+
+
+def test_deeper_small_nets_keep_defaults_and_add_layers():
+    convs = lambda arch: sum(isinstance(m, torch.nn.Conv2d) for m in models.build(ModelCfg(arch, "batch", 8, out_dim=16), 1).encoder.modules())
+    assert convs("small_vgg") == 4 and convs("small_vgg8") == 8
+    assert convs("small_resnet") == 6 and convs("small_resnet9") == 10  # incl. one projection shortcut
+    x = torch.randn(2, 1, 16, 16)
+    for arch in ("small_vgg8", "small_resnet9"):
+        net = models.build(ModelCfg(arch, "batch", 8, out_dim=16), 1, seed=0)
+        assert net.features(x).shape == (2, net.encoder.feature_dim)
+
+
+def test_head_changes_leave_the_teacher_encoder_identical():
+    """The ablation notebook shares one teacher baseline across head variants; that needs this."""
+    P = settings("04_ablations", "quick")
+    variants = [(s, c) for s, _, c in sweeps.ablation_variants(P) if c.seed == 0 and s in ("output_dim", "head")]
+    ref = D.make_nets(variants[0][1], 1)[0].encoder.state_dict()
+    for _, cfg in variants[1:]:
+        enc = D.make_nets(cfg, 1)[0].encoder.state_dict()
+        assert all(torch.equal(enc[k], v) for k, v in ref.items())
+
+
+def test_ablation_sweep_structure():
+    P = settings("04_ablations", "quick")
+    variants = sweeps.ablation_variants(P)
+    cfgs = sweeps.ablations(P)
+    assert len({config_hash("distill", c) for c in cfgs}) == len(cfgs) < len(variants)
+    reference = [c for s, v, c in variants if s == "output_dim" and v == str(P["head"]["out_dim"])]
+    assert all("teacher_bnrecal" in c.probe_nets for c in reference)
+    for study, label, c in variants:
+        if study == "norm":
+            assert c.model.norm == label and "teacher" in c.probe_nets
+        if study == "head" and "authors" in label:
+            assert c.model.authors_code and c.model.head_parts == cfgs[0].model.head_parts
+    paper = settings("04_ablations", "paper")
+    assert paper["out_dims"] == [2 ** k for k in range(17)]
+    assert {c.model.arch for c in sweeps.architectures(settings("09_architectures", "paper"))} >= set(VIT_SIZES)
