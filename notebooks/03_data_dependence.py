@@ -80,6 +80,8 @@ for ax, probe in zip(axes, ("linear", "knn")):
             ax.axhline(base.mean() * 100, ls=style, color=plotting.COLORS[net], label=plotting.LABELS[net])
     ax.set(xscale="log", xlabel="distillation samples n (log scale)", title=f"{probe} probe",
            ylabel="probe accuracy on clean data (%)")
+    ax.set_xticks(P["sizes"], [f"{n:,}" for n in P["sizes"]])
+    ax.minorticks_off()
 axes[0].legend(fontsize=7)
 fig.suptitle(f"{arch} ({'BN' if norm == 'batch' else 'no BN'}) on {P['dataset']}, {P['steps']} steps of batch "
              f"{P['batch_size']} per n, {n_seeds} seeds (mean ± sd)", fontsize=10)

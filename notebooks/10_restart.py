@@ -110,14 +110,15 @@ plotting.save(fig, "fig18_restart", profile)
 def per_round(model, k):
     h = history[(history.model == model) & (history["round"] == k)]
     p = probes[(probes.model == model) & (probes["round"] == k) & (probes.probe == "linear")]
-    last = h.epoch.max()
-    kl0, kl1 = h[h.epoch == 0].kl.mean(), h[h.epoch == last].kl.mean()
-    acc = lambda net, e: p[(p.net == net) & (p.epoch == e)]["acc"] * 100  # noqa: E731
-    return {"model": model, "round": k, "epochs": last, "KL start": kl0, "KL end": kl1, "KL end / start": kl1 / kl0,
+    last, e2 = h.epoch.max(), P["epochs2"]
+    acc = lambda net: p[(p.net == net) & (p.epoch == last)].set_index("seed")["acc"] * 100  # noqa: E731
+    kl = lambda e: h[h.epoch == e].kl.mean()  # noqa: E731
+    return {"model": model, "round": k, "epochs": last, "KL epoch 0": kl(0), "KL epoch 1": kl(1), "KL end": kl(last),
+            f"dist from init at epoch {e2}": h[h.epoch == e2].dist_init.mean(),
             "dist from init (end)": h[h.epoch == last].dist_init.mean(),
-            "teacher acc (%)": stats.fmt(acc("teacher", last).mean() / 100, acc("teacher", last).std() / 100),
-            "student acc (%)": stats.fmt(acc("student", last).mean() / 100, acc("student", last).std() / 100),
-            "student − teacher": (acc("student", last).values - acc("teacher", last).values).mean()}
+            "teacher acc (%)": stats.fmt(acc("teacher").mean() / 100, acc("teacher").std() / 100),
+            "student acc (%)": stats.fmt(acc("student").mean() / 100, acc("student").std() / 100),
+            "student − teacher (points)": (acc("student") - acc("teacher")).mean()}
 
 
 summary = pd.DataFrame([per_round(m, k) for m in models for k in (1, 2)])
@@ -127,16 +128,17 @@ summary.round(4)
 # %%
 def finding(model):
     r1, r2 = (summary[(summary.model == model) & (summary["round"] == k)].iloc[0] for k in (1, 2))
-    moved = r2["dist from init (end)"] / r1["dist from init (end)"]
-    calmer = r2["KL end / start"] > r1["KL end / start"] and moved < 0.5
-    return (f"- **{model}**: round 1 reduced the KL by a factor {1 / r1['KL end / start']:.2g} and moved the student "
-            f"{r1['dist from init (end)']:.2f} from its initialization in {r1['epochs']} epochs (student − teacher "
-            f"{r1['student − teacher']:+.1f} points); round 2 reduced the KL by a factor {1 / r2['KL end / start']:.2g} "
-            f"and moved {r2['dist from init (end)']:.2f} in {r2['epochs']} epochs ({moved:.0%} of round 1's distance; "
-            f"student − teacher {r2['student − teacher']:+.1f} points). "
-            + ("As in the paper, the second round is calmer: the student moves less and the loss falls less."
-               if calmer else "This does **not** match the paper's picture of a second round in which optimization "
-                              "hardly begins."))
+    col = f"dist from init at epoch {P['epochs2']}"
+    moved = r2[col] / r1[col]
+    return (f"- **{model}**: after {P['epochs2']} epochs the round-2 student has moved {r2[col]:.3f} from its "
+            f"initialization, {moved:.0%} of the {r1[col]:.3f} the round-1 student had moved after as many epochs. "
+            f"KL at epochs 0 / 1 / end: round 1 {r1['KL epoch 0']:.2e} / {r1['KL epoch 1']:.2e} / {r1['KL end']:.2e}; "
+            f"round 2 {r2['KL epoch 0']:.2e} / {r2['KL epoch 1']:.2e} / {r2['KL end']:.2e}. Student − teacher "
+            f"(linear probe): round 1 {r1['student − teacher (points)']:+.1f}, round 2 {r2['student − teacher (points)']:+.1f} points. "
+            + ("As in the paper, the second round is calmer: its student moves less than half as far."
+               if moved < 0.5 else "This does **not** match the paper's picture of a second round in which "
+                                   "optimization hardly begins: the round-2 student moves "
+                                   f"{'about as far as' if moved < 1.5 else 'farther than'} the round-1 student."))
 
 
 display(Markdown(f"### What this run found ({profile} profile, {n_seeds} seeds: {P['seeds']})\n\n"
