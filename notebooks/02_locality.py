@@ -207,8 +207,12 @@ def finding(model):
     lines.append(f"- linear probe after {P['epochs']} epochs: " + ", ".join(f"α={a:g}: {s[a]:.1f}%" for a in alpha_list)
                  + f"; teacher {t:.1f}%" + (f", BN-recalibrated teacher {tr:.1f}%" if has_bn else "") + ".")
     far = max(alpha_list)
-    lines.append(f"- best α = {best:g}; across α ≤ 0.6 the students span {spread:.1f} points "
-                 f"({'alike, as in the paper' if spread < 1.0 else 'not alike: the paper found α ∈ [0, 0.6] to behave alike'}); "
+    noise = summary[summary.model == model].sd.mean() * 100  # typical seed-to-seed sd of one α's final accuracy
+    lines.append(f"- best α = {best:g}; across α ≤ 0.6 the students' means span {spread:.1f} points against a "
+                 f"typical seed sd of {noise:.1f} ("
+                 + ("alike within twice the seed sd, as in the paper" if spread <= 2 * noise else
+                    "**not** alike: the spread exceeds twice the seed sd; the paper found α ∈ [0, 0.6] to behave alike")
+                 + "); "
                  f"α = {far:g} is {s[far] - t:+.1f} points vs the teacher"
                  + (f" and {s[far] - tr:+.1f} vs the BN-recalibrated teacher" if has_bn else "")
                  + (" (the paper: even α = 1 beats the teacher)." if s[far] > max(t, tr if has_bn else t) else
