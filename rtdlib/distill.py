@@ -35,9 +35,12 @@ def distill_loss(s_logits, t_logits, tau_s=1.0, tau_t=1.0):
     return ce, ce - ent, ent
 
 
-def make_nets(cfg: DistillCfg, in_channels: int):
-    """(teacher, student, init info): the teacher from seed 2s, the independent init from 2s + 1."""
+def make_nets(cfg: DistillCfg, in_channels: int, teacher_state: dict | None = None):
+    """(teacher, student, init info): the teacher from seed 2s (or from `teacher_state`, e.g. a
+    distilled student), the independent init from 2s + 1."""
     teacher = models.build(cfg.model, in_channels, seed=2 * cfg.seed)
+    if teacher_state is not None:
+        teacher.load_state_dict(teacher_state)
     fresh = models.build(cfg.model, in_channels, seed=2 * cfg.seed + 1)
     student, info = locality_init(teacher, fresh, cfg.alpha)
     teacher.eval().requires_grad_(False)
@@ -73,15 +76,16 @@ class Prober:
         return out
 
 
-def distill(cfg: DistillCfg, run=None, device=None) -> dict:
-    """Train a student on its random teacher; returns per-epoch history and probe rows."""
+def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None = None) -> dict:
+    """Train a student on its random teacher (or on the frozen net `teacher_state`); returns
+    per-epoch history and probe rows."""
     device = torch.device(device or default_device())
     ds = data.load(cfg.data, device)
     pds = probe_dataset(cfg, device)
     if pds.shape != ds.shape and pds.shape[0] == ds.shape[0]:
         pds = data.Dataset(pds.name, data.resize(pds.x_train, ds.shape[-1]), pds.y_train,
                            data.resize(pds.x_test, ds.shape[-1]), pds.y_test, pds.num_classes)
-    teacher, student, init_info = make_nets(cfg, ds.shape[0])
+    teacher, student, init_info = make_nets(cfg, ds.shape[0], teacher_state)
     cl = cfg.channels_last and device.type == "cpu"
     fmt = torch.channels_last if cl else torch.contiguous_format
     teacher.to(device, memory_format=fmt)

@@ -1,11 +1,18 @@
 """Run many independent configs through the results store.
 
-The default runs them one after another in this process: on a small machine PyTorch already uses
-every core for one run. Whatever runs them, results land in the same store entries.
+Entries the store lacks are computed either in this process (`workers=1`, PyTorch using every core
+for one run) or by a pool of worker processes with one PyTorch thread each. For the small nets of
+the quick profile, two single-threaded workers finish a sweep faster than one two-threaded process
+on this 2-core machine (bench/executor.py measures it), so that is the default when more than one
+entry is missing. Either way results land in the same store entries, so an interrupted sweep
+resumes where it stopped. RTD_WORKERS overrides the default.
 """
 from __future__ import annotations
 
 import importlib
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from .progress import bar
 from .store import Store
@@ -13,6 +20,7 @@ from .store import Store
 # result kind -> "module:function" computing one entry as fn(cfg, run) -> metrics dict
 ENGINES = {
     "distill": "rtdlib.distill:distill",
+    "restart": "rtdlib.restart:restart",
 }
 
 
@@ -24,8 +32,48 @@ def engine(kind: str):
     return getattr(importlib.import_module(module), name)
 
 
-def run_all(kind: str, cfgs, store: Store | None = None):
-    """Results for every config, computing what the store does not hold yet."""
+def default_workers() -> int:
+    """RTD_WORKERS if set, else one worker per core."""
+    env = os.environ.get("RTD_WORKERS")
+    if env is not None:
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(f"RTD_WORKERS = {env!r} must be a positive integer")
+        return int(env)
+    return os.cpu_count() or 1
+
+
+def run_all(kind: str, cfgs, store: Store | None = None, workers: int | None = None):
+    """Results for every config (in order), computing what the store does not hold yet.
+
+    workers=1 computes missing entries one after another in this process; workers=k > 1 in k
+    spawned processes with one PyTorch thread each. Default: default_workers().
+    """
     store = store or Store()
     fn = engine(kind)
+    cfgs = list(cfgs)
+    workers = default_workers() if workers is None else workers
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers = {workers!r} must be a positive integer")
+    missing = list({store.path(kind, c): c for c in cfgs if store.get(kind, c) is None}.values())
+    if workers > 1 and len(missing) > 1:
+        compute_in_pool(kind, missing, store, min(workers, len(missing)))
+    # every entry now exists (or is computed here): read them in order, which also logs their use
     return [store.get_or_run(kind, cfg, fn) for cfg in bar(cfgs, desc=f"{kind} runs")]
+
+
+def compute_in_pool(kind: str, cfgs, store: Store, workers: int) -> None:
+    ctx = multiprocessing.get_context("spawn")  # fork after PyTorch's thread pools start is unsafe
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
+        futures = [pool.submit(_compute, kind, cfg, str(store.root)) for cfg in cfgs]
+        for f in bar(as_completed(futures), total=len(futures), desc=f"{kind} runs ({workers} workers)"):
+            f.result()  # re-raises a worker's exception here
+
+
+def _init_worker() -> None:
+    import torch
+    torch.set_num_threads(1)
+    os.environ.pop("RTD_USED_LOG", None)  # the parent logs the entries it reads back
+
+
+def _compute(kind: str, cfg, root: str) -> str:
+    return Store(root).get_or_run(kind, cfg, engine(kind)).hash

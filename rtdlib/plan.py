@@ -11,7 +11,14 @@ TRAIN_SIZES = {"digits": 1297, "fashion-mnist": 60_000, "cifar10": 50_000, "cifa
                "stl10": 5_000, "tiny-imagenet": 100_000}
 
 
+def rounds(cfg) -> list:
+    """The distillation runs a config stands for (a restart config holds two rounds)."""
+    return [cfg.first, cfg.second] if hasattr(cfg, "second") else [cfg]
+
+
 def estimate_seconds(cfg) -> float:
+    if hasattr(cfg, "second"):
+        return sum(estimate_seconds(c) for c in rounds(cfg))
     n = cfg.data.train_size or TRAIN_SIZES[cfg.data.name]
     per_image = CPU_SEC_PER_IMAGE.get(cfg.model.arch, 1 / 40) + HEAD_SEC_PER_IMAGE_PER_OUTPUT * cfg.model.out_dim
     return cfg.epochs * n * per_image
@@ -29,7 +36,7 @@ def print_plan(names, profile: str) -> None:
         secs = sum(estimate_seconds(c) for c in cfgs)
         total += secs
         print(f"  {name}: {len(cfgs)} {kind} runs, ~{secs / 3600:.1f} CPU-hours")
-        for c in cfgs:
+        for c in (r for cfg in cfgs for r in rounds(cfg)):
             print(f"    {c.model.arch}/{c.model.norm} seed={c.seed} data={c.data.name} epochs={c.epochs} "
                   f"out_dim={c.model.out_dim} alpha={c.alpha}")
     print(f"total: ~{total / 3600:.1f} CPU-hours")

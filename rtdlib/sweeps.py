@@ -80,5 +80,57 @@ def architectures(P) -> list[DistillCfg]:
             for arch, norm, width in P["archs"] for seed in P["seeds"]]
 
 
+def _distill(P, arch, norm, width, seed, **kw) -> DistillCfg:
+    """One run of a notebook's sweep: the profile's data, head and optimizer, changed by `kw`."""
+    base = dict(data=data_cfg(P), model=ModelCfg(arch, norm, width, **P["head"]), epochs=P["epochs"],
+                batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P))
+    return DistillCfg(**(base | kw))
+
+
+def locality(P) -> list[DistillCfg]:
+    """Figs. 3 and 17: every architecture x locality alpha x seed."""
+    return [_distill(P, arch, norm, width, seed, alpha=alpha)
+            for arch, norm, width in P["archs"] for alpha in P["alphas"] for seed in P["seeds"]]
+
+
+def data_size(P) -> list[DistillCfg]:
+    """Fig. 4: distillation on the first n images (or n Gaussian-noise inputs) for a fixed number of
+    optimization steps, probed on one fixed clean probe set."""
+    arch, norm, width = P["arch"]
+    probe = DataCfg(P["dataset"], P["probe_train_size"], P["test_size"], P["image_size"])
+    out = []
+    for n in P["sizes"]:
+        epochs = -(-P["steps"] // max(1, n // P["batch_size"]))  # ceil: at least `steps` updates
+        for noise in (False, True):
+            out += [_distill(P, arch, norm, width, seed, epochs=epochs, probe_epochs=(epochs,), probe_data=probe,
+                             data=DataCfg(P["dataset"], n, P["test_size"], P["image_size"], noise=noise))
+                    for seed in P["seeds"]]
+    return out
+
+
+def transfer(P) -> list[DistillCfg]:
+    """Tables 2 and 4: distil on a source dataset, probe teacher and student on a target dataset."""
+    return [_distill(P, arch, norm, width, seed, data=DataCfg(src, P["train_size"], P["test_size"], P["image_size"]),
+                     probe_data=DataCfg(dst, P["probe_train_size"], P["test_size"], P["image_size"]))
+            for src, dst in P["transfer_pairs"] for arch, norm, width in P["transfer_archs"] for seed in P["seeds"]]
+
+
+def restart(P):
+    """Fig. 18: a first round (as in the locality sweep) and a second round whose teacher is its student."""
+    from .restart import RestartCfg
+    out = []
+    for arch, norm, width in P["archs"]:
+        for seed in P["seeds"]:
+            first = _distill(P, arch, norm, width, seed, alpha=P["alpha"])
+            second = _distill(P, arch, norm, width, seed, alpha=P["alpha"], epochs=P["epochs2"],
+                              probe_epochs=tuple(e for e in P["probe_epochs2"] if e <= P["epochs2"]) + (P["epochs2"],))
+            out.append(RestartCfg(first, second))
+    return out
+
+
 SWEEPS = {"01_student_vs_teacher": ("distill", student_vs_teacher),
-          "04_ablations": ("distill", ablations), "09_architectures": ("distill", architectures)}
+          "02_locality": ("distill", locality),
+          "03_data_dependence": ("distill", lambda P: data_size(P) + transfer(P)),
+          "04_ablations": ("distill", ablations),
+          "09_architectures": ("distill", architectures),
+          "10_restart": ("restart", restart)}
