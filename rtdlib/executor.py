@@ -13,6 +13,9 @@ from .store import Store
 # result kind -> "module:function" computing one entry as fn(cfg, run) -> metrics dict
 ENGINES = {
     "distill": "rtdlib.distill:distill",
+    "supervised": "rtdlib.supervised:supervised",
+    "lottery": "rtdlib.lottery:lottery",
+    "connectivity": "rtdlib.connectivity:connectivity",
 }
 
 
