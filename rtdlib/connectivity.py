@@ -28,6 +28,7 @@ class ConnectivityCfg:
     orders: tuple[int, ...] = (0, 1, 2, 3, 4)                    # data-order seeds of the b runs
     gammas: int = 25                                             # evenly spaced in [0, 1]
     bn: str = "recalibrate"
+    recal_size: int | None = None                                # train images for BN re-estimation (None: all)
 
     def __post_init__(self):
         object.__setattr__(self, "orders", tuple(self.orders))
@@ -38,6 +39,8 @@ class ConnectivityCfg:
                               f"(one config per set of runs)")
         check_range("gammas", self.gammas, 2, 10_000)
         check_choice("BN mode", self.bn, BN_MODES)
+        if self.recal_size is not None:
+            check_range("recal_size", self.recal_size, 1, 1 << 30)
 
 
 def interpolate(a: dict, b: dict, gamma: float) -> dict:
@@ -58,12 +61,13 @@ def interpolate(a: dict, b: dict, gamma: float) -> dict:
     return out
 
 
-def path_errors(net, sd_i: dict, sd_j: dict, gammas, ds, bn: str, channels_last: bool) -> list[float]:
+def path_errors(net, sd_i: dict, sd_j: dict, gammas, ds, bn: str, channels_last: bool,
+                recal_size: int | None = None) -> list[float]:
     """Test error at each gamma along gamma theta_i + (1 - gamma) theta_j."""
     errors = []
     for g in gammas:
         net.load_state_dict(interpolate(sd_i, sd_j, float(g)))
-        model = recalibrate_bn(net, ds.x_train, ds.normalize, channels_last=channels_last) \
+        model = recalibrate_bn(net, ds.x_train[:recal_size], ds.normalize, channels_last=channels_last) \
             if bn == "recalibrate" else net
         errors.append(1.0 - accuracy(model, ds.x_test, ds.y_test, ds.normalize, channels_last))
     return errors
@@ -83,7 +87,7 @@ def connectivity(cfg: ConnectivityCfg, run=None, device=None) -> dict:
     gammas = torch.linspace(0, 1, cfg.gammas).tolist()
     curves, pairs = [], []
     for (i, ri), (j, rj) in itertools.combinations(enumerate(runs), 2):
-        errs = path_errors(net, sds[i], sds[j], gammas, ds, cfg.bn, cl)
+        errs = path_errors(net, sds[i], sds[j], gammas, ds, cfg.bn, cl, cfg.recal_size)
         pair = f"{cfg.orders[i]}-{cfg.orders[j]}"
         curves += [{"pair": pair, "gamma": g, "error": e} for g, e in zip(gammas, errs)]
         pairs.append({"pair": pair, "order_i": cfg.orders[i], "order_j": cfg.orders[j], "barrier": barrier(errs),
