@@ -29,7 +29,7 @@ SWEEPS = {"01_student_vs_teacher": ("distill", student_vs_teacher)}
 def students(P) -> list[DistillCfg]:
     """The random-teacher distillations whose init theta_S and student theta*_S are the start points."""
     from .config import ProbeCfg
-    data = DataCfg(P["dataset"], P["distill_train_size"], P["test_size"], P["image_size"])
+    data = DataCfg(P["dataset"], P["distill_train_size"], P["distill_test_size"], P["image_size"])
     return [DistillCfg(data=data, model=ModelCfg(*P["arch"], **P["head"]), alpha=P["alpha"], epochs=P["distill_epochs"],
                        batch_size=P["batch_size"], lr=P["distill_lr"], seed=seed, probe_epochs=(P["distill_epochs"],),
                        probe_nets=("teacher", "student"), probe=ProbeCfg(low_label=None))

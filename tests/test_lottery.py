@@ -79,13 +79,13 @@ def test_masks_survive_sgd_momentum_weight_decay_and_checkpoint_round_trip():
     masks = L.Masks(net, "weights")
     masks.prune(0.5)
     opt = S.make_optimizer(net, cfg)
-    S.train_epochs(net, opt, ds, cfg, range(1, 3), masks=masks)
+    S.train_epochs(net, opt, ds, cfg, range(1, 2), masks=masks)
     for n, p in masks.params.items():
         assert (p[~masks.masks[n]] == 0).all(), n
         assert (opt.state[p]["momentum_buffer"][~masks.masks[n]] == 0).all(), n
     assert all((p[masks.masks[n]] != 0).float().mean() > 0.9 for n, p in masks.params.items())
     # control: without masks the same step revives pruned weights, so the checks above can fail
-    S.train_epochs(net, opt, ds, cfg, range(3, 4))
+    S.train_epochs(net, opt, ds, cfg, range(2, 3))
     assert any((p[~masks.masks[n]] != 0).any() for n, p in masks.params.items())
     buf = io.BytesIO()
     torch.save(masks.state_dict(), buf)
@@ -121,7 +121,7 @@ def test_rewinding_restores_saved_weights_and_optimizer_state(store):
 
 
 def test_supervised_is_deterministic_and_student_start_differs(store):
-    cfg = sup_cfg(save_epochs=())
+    cfg = sup_cfg(epochs=2, save_epochs=())
     a = S.supervised(cfg, device="cpu")
     b = S.supervised(cfg, device="cpu")
     assert a == b
@@ -133,28 +133,28 @@ def test_supervised_is_deterministic_and_student_start_differs(store):
 
 
 def test_imp_run_stores_every_round_and_resumes_after_interruption(store, tmp_path, monkeypatch):
-    cfg = L.LotteryCfg(train=sup_cfg(), rewind_epoch=1, rounds=3)
+    cfg = L.LotteryCfg(train=sup_cfg(epochs=2, save_epochs=(1,)), rewind_epoch=1, rounds=2)
     full = store.get_or_run("lottery", cfg, L.lottery).metrics
     rows = full["rounds"]
-    assert [r["round"] for r in rows] == [0, 1, 2, 3]
-    assert [r["remaining"] for r in rows] == pytest.approx([1, 0.8, 0.64, 0.512], abs=1e-3)
+    assert [r["round"] for r in rows] == [0, 1, 2]
+    assert [r["remaining"] for r in rows] == pytest.approx([1, 0.8, 0.64], abs=1e-3)
     assert all(0 <= r["test_acc"] <= 1 for r in rows) and rows[-1]["nonzero_all"] < rows[0]["nonzero_all"]
 
     calls = []
     real = S.train_epochs
 
-    def dies_in_round_3(*a, **kw):
+    def dies_in_round_2(*a, **kw):
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == 2:
             raise KeyboardInterrupt
         return real(*a, **kw)
 
-    run = Run(tmp_path / "store" / "lottery" / "x")
+    run = Run(store.root / "lottery" / "interrupted")  # same store: the dense run is reused
     run.path.mkdir(parents=True)
-    monkeypatch.setattr(L, "train_epochs", dies_in_round_3)
+    monkeypatch.setattr(L, "train_epochs", dies_in_round_2)
     with pytest.raises(KeyboardInterrupt):
         L.lottery(cfg, run, device="cpu")
-    assert run.resume()["round"] == 2
+    assert run.resume()["round"] == 1
     calls.clear()
     resumed = L.lottery(cfg, run, device="cpu")
     assert len(calls) == 1  # only the unfinished round ran again
