@@ -21,6 +21,9 @@ from .store import Store
 ENGINES = {
     "distill": "rtdlib.distill:distill",
     "restart": "rtdlib.restart:restart",
+    "supervised": "rtdlib.supervised:supervised",
+    "lottery": "rtdlib.lottery:lottery",
+    "connectivity": "rtdlib.connectivity:connectivity",
 }
 
 
