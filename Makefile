@@ -16,6 +16,11 @@ export RTD_RESULTS ?= $(CURDIR)/results
 ifeq ($(filter $(PROFILE),smoke quick paper),)
 $(error unknown PROFILE '$(PROFILE)'; allowed: smoke quick paper)
 endif
+EXECUTOR ?= local
+ifeq ($(filter $(EXECUTOR),local slurm),)
+$(error unknown EXECUTOR '$(EXECUTOR)'; allowed: local slurm)
+endif
+export RTD_EXECUTOR := $(EXECUTOR)
 ifneq ($(filter-out 0 1,$(DRY_RUN)),)
 $(error unknown DRY_RUN '$(DRY_RUN)'; allowed: 1 (print the plan), 0 or empty)
 endif
@@ -34,7 +39,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create or update .venv and register its Jupyter kernel
 
-figures: $(STAMP)  ## run every notebook (PROFILE=smoke|quick|paper, DRY_RUN=1, ONLY="01_student_vs_teacher ...")
+figures: $(STAMP)  ## run every notebook (PROFILE=smoke|quick|paper, DRY_RUN=1, ONLY="01_... 02_...", EXECUTOR=local|slurm)
 ifneq ($(DRY_RUN),1)
 	@if [ "$(PROFILE)" = quick ]; then $(MAKE) --no-print-directory data; fi
 	$(PY) -m rtdlib figures --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))

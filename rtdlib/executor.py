@@ -10,8 +10,10 @@ resumes where it stopped. RTD_WORKERS overrides the default.
 from __future__ import annotations
 
 import importlib
+import json
 import multiprocessing
 import os
+from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from .progress import bar
@@ -25,6 +27,12 @@ ENGINES = {
     "lottery": "rtdlib.lottery:lottery",
     "connectivity": "rtdlib.connectivity:connectivity",
 }
+
+
+EXECUTORS = ("local", "slurm")
+# submitit executor parameters a cluster.json may set (passed through unchanged)
+CLUSTER_KEYS = ("cluster", "log_folder", "slurm_partition", "timeout_min", "gpus_per_node", "cpus_per_task",
+                "mem_gb", "slurm_array_parallelism", "slurm_account", "slurm_qos", "slurm_additional_parameters")
 
 
 def engine(kind: str):
@@ -58,10 +66,44 @@ def run_all(kind: str, cfgs, store: Store | None = None, workers: int | None = N
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers = {workers!r} must be a positive integer")
     missing = list({store.path(kind, c): c for c in cfgs if store.get(kind, c) is None}.values())
-    if workers > 1 and len(missing) > 1:
+    if missing and executor_name() == "slurm":
+        compute_on_cluster(kind, missing, store)
+    elif workers > 1 and len(missing) > 1:
         compute_in_pool(kind, missing, store, min(workers, len(missing)))
     # every entry now exists (or is computed here): read them in order, which also logs their use
     return [store.get_or_run(kind, cfg, fn) for cfg in bar(cfgs, desc=f"{kind} runs")]
+
+
+def executor_name() -> str:
+    """RTD_EXECUTOR: "local" (this machine's cores, the default) or "slurm" (submitit)."""
+    name = os.environ.get("RTD_EXECUTOR", "local")
+    if name not in EXECUTORS:
+        raise ValueError(f"RTD_EXECUTOR = {name!r} is unknown; allowed: {', '.join(EXECUTORS)}")
+    return name
+
+
+def cluster_settings() -> dict:
+    """The Slurm settings file (RTD_CLUSTER_CONFIG, default ./cluster.json; see cluster.example.json)."""
+    path = Path(os.environ.get("RTD_CLUSTER_CONFIG", "cluster.json")).resolve()
+    if not path.is_file():
+        raise ValueError(f"no cluster settings at {path}; copy cluster.example.json there and edit it")
+    settings = json.loads(path.read_text())
+    unknown = sorted(set(settings) - set(CLUSTER_KEYS))
+    if unknown:
+        raise ValueError(f"unknown cluster setting(s) {unknown} in {path}; allowed: {', '.join(CLUSTER_KEYS)}")
+    return settings
+
+
+def compute_on_cluster(kind: str, cfgs, store: Store) -> None:
+    """One Slurm array task per missing entry; every task writes into the shared results store."""
+    import submitit
+    settings = cluster_settings()
+    folder = Path(settings.get("log_folder", store.root / ".submitit")).resolve()
+    ex = submitit.AutoExecutor(folder=folder, cluster=settings.get("cluster"))  # "local" runs on this machine
+    ex.update_parameters(**{k: v for k, v in settings.items() if k not in ("cluster", "log_folder")})
+    jobs = ex.map_array(_compute, [kind] * len(cfgs), cfgs, [str(store.root)] * len(cfgs))
+    for job in bar(jobs, desc=f"{kind} runs (slurm, {len(jobs)} tasks)"):
+        job.result()  # re-raises a task's exception here, with its log path
 
 
 def compute_in_pool(kind: str, cfgs, store: Store, workers: int) -> None:
@@ -75,7 +117,7 @@ def compute_in_pool(kind: str, cfgs, store: Store, workers: int) -> None:
 def _init_worker() -> None:
     import torch
     torch.set_num_threads(1)
-    os.environ.pop("RTD_USED_LOG", None)  # the parent logs the entries it reads back
+    # RTD_USED_LOG stays set: workers log what they compute, the parent what it reads back
 
 
 def _compute(kind: str, cfg, root: str) -> str:
