@@ -42,10 +42,12 @@ def elapsed(cfgs, workers: int, threads: int) -> float:
 def table() -> list[str]:
     cfgs = sweep()
     cores = os.cpu_count()
+    load = os.getloadavg()[0]
     seq = elapsed(cfgs, workers=1, threads=cores)
     par = elapsed(cfgs, workers=cores, threads=1)
     return [f"{len(cfgs)} distillation runs (small_resnet BN / small_vgg no BN, width 16, Fashion-MNIST 16x16, "
-            f"1,024 images, 2 epochs, m = 1024), {cores} cores, load average before: {os.getloadavg()[0]:.1f}.", "",
+            f"1,024 images, 2 epochs, m = 1024), {cores} cores, load average before: {load:.1f}, after: "
+            f"{os.getloadavg()[0]:.1f} (a 2-thread process suffers most when the cores are oversubscribed).", "",
             "| executor | elapsed (s) | speed-up |", "|---|---|---|",
             f"| sequential, 1 process x {cores} threads (`workers=1`) | {seq:.1f} | 1.00x |",
             f"| pool, {cores} processes x 1 thread (default) | {par:.1f} | {seq / par:.2f}x |"]

@@ -132,13 +132,16 @@ def size_finding():
     noise = lin[(lin.inputs == "Gaussian noise") & (lin.net == "student")].set_index("train_size")["mean"] * 100
     teacher = lin[lin.net == "teacher"]["mean"].mean() * 100
     ns = sorted(real.index)
-    rising = all(real[b] >= real[a] - 0.5 for a, b in zip(ns, ns[1:]))
+    steps = [real[b] - real[a] for a, b in zip(ns, ns[1:])]
+    below = [n for n in ns if real[n] < teacher]
     noise_above = [n for n in ns if noise[n] > teacher + 0.5]
     out = [f"- Real images: linear probe " + ", ".join(f"n={n}: {real[n]:.1f}%" for n in ns)
-           + f" (teacher {teacher:.1f}%). From the smallest to the largest n the student changes by "
-           f"{real[ns[-1]] - real[ns[0]]:+.1f} points; "
-           + ("the curve rises with n (no drop of more than 0.5 points), as in the paper." if rising else
-              "the curve is **not** monotone in n (the paper's rises steadily)."),
+           + f" (teacher {teacher:.1f}%). Changes from one size to the next: "
+           + ", ".join(f"{d:+.1f}" for d in steps) + " points; "
+           + ("the accuracy increases at every step, as in the paper." if all(d > 0 for d in steps) else
+              "the accuracy does **not** increase at every step (the paper's curve rises steadily with n).")
+           + (f" Students distilled on n = {below} images are below their teacher." if below else
+              " Every student is above its teacher."),
            f"- Gaussian noise: " + ", ".join(f"n={n}: {noise[n]:.1f}%" for n in ns) + ". "
            + ("No noise-trained student beats the teacher by more than 0.5 points, as in the paper." if not noise_above
               else f"Noise-trained students beat the teacher by more than 0.5 points at n = {noise_above} "

@@ -137,8 +137,8 @@ def finding(model):
             f"(linear probe): round 1 {r1['student − teacher (points)']:+.1f}, round 2 {r2['student − teacher (points)']:+.1f} points. "
             + ("As in the paper, the second round is calmer: its student moves less than half as far."
                if moved < 0.5 else "This does **not** match the paper's picture of a second round in which "
-                                   "optimization hardly begins: the round-2 student moves "
-                                   f"{'about as far as' if moved < 1.5 else 'farther than'} the round-1 student."))
+                                   "optimization hardly begins: the round-2 student still moves "
+                                   f"{moved:.0%} as far as the round-1 student did in as many epochs."))
 
 
 display(Markdown(f"### What this run found ({profile} profile, {n_seeds} seeds: {P['seeds']})\n\n"
