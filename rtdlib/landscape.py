@@ -244,11 +244,12 @@ class Evaluator:
     def metrics(self, theta, logits, feats, f_ptr, f_pte) -> dict:
         ce = kl = ekl = 0.0
         for s, t, fs, ft in zip(logits, self.t_logits, feats, self.t_feats):
-            t_logp = F.log_softmax(t, 1)
-            ce_b = -(t_logp.exp() * F.log_softmax(s, 1)).sum()
-            ce += ce_b.item()
-            kl += (ce_b + (t_logp.exp() * t_logp).sum()).item()
-            ekl += F.kl_div(F.log_softmax(fs, 1), F.log_softmax(ft, 1), reduction="sum", log_target=True).item()
+            # float64 sums; KL directly (not CE - H, which loses digits when both sit near ln m)
+            t_logp, s_logp = F.log_softmax(t, 1).double(), F.log_softmax(s, 1).double()
+            ce -= (t_logp.exp() * s_logp).sum().item()
+            kl += (t_logp.exp() * (t_logp - s_logp)).sum().item()
+            ft_logp, fs_logp = F.log_softmax(ft, 1).double(), F.log_softmax(fs, 1).double()
+            ekl += (ft_logp.exp() * (ft_logp - fs_logp)).sum().item()
         n = len(self.x_eval)
         return {"loss": ce / n, "kl": kl / n, "enc_kl": ekl / n,
                 "linear": linear_probe(f_ptr, self.y_ptr, f_pte, self.y_pte, self.num_classes,
