@@ -50,15 +50,17 @@ class LandscapeCfg:
     coords: str = "interp"             # ignored by view "random" (its axes are the two directions)
     resolution: int = 11               # points per axis
     margin: float = 0.25               # window: the points' bounding box padded by this fraction
-    zoom: float = 1.0                  # < 1: a crop of that fraction of the window, centred on the teacher
+                                       # (interp: rounded to whole grid steps so the points are nodes)
+    zoom: float = 1.0                  # < 1: a square crop, that fraction of the window's side, around the teacher
     local_alpha: float = 1e-10         # the local student of the shared view
     center: str = "teacher"            # view "random": the point the directions start from
     span: float = 1.0                  # view "random": window [-span, span]^2 in direction units
-    stack: tuple[float, ...] = (0.0,)  # offsets along the third direction (same units as the axes)
+    stack: tuple[float, ...] = (0.0,)  # offsets along a third direction, in units of |θ_1 - θ_T|
     bn: str = "teacher"
     eval_size: int = 512               # train images for the losses (and BN re-estimation)
     probe_train: int = 1000            # probe images, first N of the probe dataset's splits
     probe_test: int = 500
+    linear_steps: int = 100            # L-BFGS iterations of the linear probe at every point
     batched: bool = False              # vmap over grid points (same numbers; speed in `make bench`)
     chunk: int = 8                     # grid points per vmapped call / per checkpoint
     dir_seed: int = 0                  # random directions (view random, third direction)
@@ -76,7 +78,7 @@ class LandscapeCfg:
         object.__setattr__(self, "stack", tuple(float(s) for s in self.stack))
         if not self.stack:
             raise ConfigError("stack must hold at least one offset, e.g. (0.0,)")
-        for what in ("resolution", "eval_size", "probe_train", "probe_test", "chunk"):
+        for what in ("resolution", "eval_size", "probe_train", "probe_test", "linear_steps", "chunk"):
             v = getattr(self, what)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ConfigError(f"{what} = {v!r} must be a positive integer")
@@ -120,21 +122,17 @@ class Plane:
 def plane(theta_t, theta_1, theta_2, coords: str, third: torch.Tensor, names=("teacher", "p1", "p2")) -> Plane:
     """The plane through three float64 vectors; `third` (any direction) is made orthogonal to the plane."""
     d1, d2 = theta_1 - theta_t, theta_2 - theta_t
+    e1 = d1 / d1.norm()
+    e2 = (d2 - (d2 @ e1) * e1) / (d2 - (d2 @ e1) * e1).norm()
     if coords == "interp":
         u, v = d1, d2
         pts = [(names[0], 0.0, 0.0), (names[1], 1.0, 0.0), (names[2], 0.0, 1.0)]
-        w_norm = d1.norm()
     else:
-        u = d1 / d1.norm()
-        r = d2 - (d2 @ u) * u
-        v = r / r.norm()
+        u, v = e1, e2
         pts = [(names[0], 0.0, 0.0), (names[1], d1.norm().item(), 0.0), (names[2], (d2 @ u).item(), (d2 @ v).item())]
-        w_norm = 1.0
-    e1 = d1 / d1.norm()
-    e2 = (d2 - (d2 @ e1) * e1) / (d2 - (d2 @ e1) * e1).norm()
     w = third - (third @ e1) * e1
     w = w - (w @ e2) * e2
-    w = w / w.norm() * w_norm
+    w = w / w.norm() * d1.norm()  # stack offsets in units of |θ_1 - θ_T| in both coordinates
     return Plane(theta_t, u, v, w, pts)
 
 
@@ -149,13 +147,18 @@ def window(cfg: LandscapeCfg, points) -> tuple[float, float, float, float]:
     """(a0, a1, b0, b1): the points' bounding box padded by `margin`, cropped around the teacher by `zoom`."""
     if cfg.view == "random":
         a0, a1, b0, b1 = -cfg.span, cfg.span, -cfg.span, cfg.span
+    elif cfg.coords == "interp":  # pad by whole grid steps, so that λ = 0 and 1 are grid nodes
+        k = round(cfg.margin * (cfg.resolution - 1) / (1 + 2 * cfg.margin))
+        k = min(k, (cfg.resolution - 2) // 2)
+        pad = k / (cfg.resolution - 1 - 2 * k)
+        a0, a1, b0, b1 = -pad, 1 + pad, -pad, 1 + pad
     else:
         a_s, b_s = [p[1] for p in points], [p[2] for p in points]
         pad = cfg.margin * max(max(a_s) - min(a_s), max(b_s) - min(b_s))
         a0, a1, b0, b1 = min(a_s) - pad, max(a_s) + pad, min(b_s) - pad, max(b_s) + pad
-    if cfg.zoom < 1:  # centred on the origin point (the teacher, or the random view's center)
-        ha, hb = cfg.zoom * (a1 - a0) / 2, cfg.zoom * (b1 - b0) / 2
-        a0, a1, b0, b1 = -ha, ha, -hb, hb
+    if cfg.zoom < 1:  # a square crop centred on the origin point (the teacher, or the random view's center)
+        h = cfg.zoom * max(a1 - a0, b1 - b0) / 2
+        a0, a1, b0, b1 = -h, h, -h, h
     return a0, a1, b0, b1
 
 
@@ -253,7 +256,7 @@ class Evaluator:
         n = len(self.x_eval)
         return {"loss": ce / n, "kl": kl / n, "enc_kl": ekl / n,
                 "linear": linear_probe(f_ptr, self.y_ptr, f_pte, self.y_pte, self.num_classes,
-                                       self.cfg.distill.probe.linear_steps, self.cfg.distill.probe.linear_l2),
+                                       self.cfg.linear_steps, self.cfg.distill.probe.linear_l2),
                 "knn": knn_probe(f_ptr, self.y_ptr, f_pte, self.y_pte, self.num_classes,
                                  self.cfg.distill.probe.knn_k, self.cfg.distill.probe.knn_metric),
                 "norm": theta.norm().item()}

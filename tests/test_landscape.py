@@ -12,7 +12,7 @@ from rtdlib.probe import recalibrate_bn
 from rtdlib.store import Store
 
 DISTILL = tiny_cfg(probe_epochs=(2,), probe_nets=("student",), probe=ProbeCfg(linear_steps=10, low_label=None))
-SMALL = dict(eval_size=64, probe_train=120, probe_test=60, chunk=2)
+SMALL = dict(eval_size=64, probe_train=120, probe_test=60, linear_steps=10, chunk=2)
 
 
 def cfg(**kw):
@@ -52,8 +52,8 @@ def test_orthonormal_coordinates_reproduce_points_and_preserve_distances_and_ang
     cos_coords = (a1 * a2 + b1 * b2) / (math.hypot(a1, b1) * math.hypot(a2, b2))
     cos_params = ((p1 - t) @ (p2 - t) / ((p1 - t).norm() * (p2 - t).norm())).item()
     assert math.isclose(cos_coords, cos_params, rel_tol=1e-9)
-    # the stacking direction is orthogonal to the plane; in ortho coordinates it has unit length
-    assert abs(pl.w @ pl.u) < 1e-9 and abs(pl.w @ pl.v) < 1e-9 and abs(pl.w.norm() - 1) < 1e-12
+    # the stacking direction is orthogonal to the plane, as long as θ_1 - θ_T
+    assert abs(pl.w @ pl.u) < 1e-9 and abs(pl.w @ pl.v) < 1e-9 and abs(pl.w.norm() - (p1 - t).norm()) < 1e-9
 
 
 def test_filter_normalized_direction_matches_filter_norms():
