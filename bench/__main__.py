@@ -5,9 +5,10 @@ from pathlib import Path
 
 import torch
 
-from bench import distill_speed
+from bench import distill_speed, landscape
 
-SECTIONS = [("Distillation step (teacher forward + student forward/backward + AdamW)", distill_speed.table)]
+SECTIONS = [("Distillation step (teacher forward + student forward/backward + AdamW)", distill_speed.table),
+            ("Landscape grid points, plain loop vs functional_call + vmap", landscape.table)]
 
 
 def main():

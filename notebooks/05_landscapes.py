@@ -23,7 +23,7 @@
 # the linear-probe accuracy of the encoder features (bottom rows); white contours are ‖θ‖. Fig. 5 uses
 # interpolation coordinates θ_T + λ1(θ_1 − θ_T) + λ2(θ_2 − θ_T), which distort distances and angles;
 # Fig. 13 the orthonormal basis of the same plane (axes in parameter units). Fig. 14 is a square crop
-# around the teacher, Figs. 15/16 the same with the encoder-only KL (softmax over encoder features).
+# around the teacher (half-width: the profile's `crop` times the α≈0 student's distance), Figs. 15/16 the same with the encoder-only KL (softmax over encoder features).
 # Grid networks run in eval mode with the BN buffer choice recorded in the config (`bn`): the
 # teacher's buffers make the teacher point reproduce the teacher exactly.
 
@@ -150,10 +150,10 @@ za, zb = np.asarray(zoom["a"]), np.asarray(zoom["b"])
 row = zoom["grids"]["kl"][0][int(np.argmin(np.abs(zb)))]  # the e1 axis through the teacher
 lin_row = zoom["grids"]["linear"][0][int(np.argmin(np.abs(zb)))]
 c = int(np.argmin(np.abs(za)))
-r = min(c, len(za) - 1 - c)
+local_pt = M["shared/ortho"]["points"][1]
+r = max(1, min(int(round(local_pt["a"] / (za[1] - za[0]))), c, len(za) - 1 - c))  # grid steps ≈ |θ*_S(0) − θ_T|
 kl_t, kl_plus, kl_minus = row[c], row[c + r], row[c - r]
 shared = M["shared/interp"]
-local_pt = M["shared/ortho"]["points"][1]
 lam, kl_local = segment(shared, 1, "kl")
 _, lin_local = segment(shared, 1, "linear")
 _, kl_far = segment(shared, 2, "kl")
@@ -166,8 +166,8 @@ fresh = M["nonlocal/ortho"]["points"]
 moved_far = np.hypot(fresh[2]["a"] - fresh[1]["a"], fresh[2]["b"] - fresh[1]["b"])
 text = f"""### What this run found ({profile} profile, BN buffers: {P['bn']})
 
-- **Asymmetric valley at the teacher** (crop of half-width {abs(za[c + r]):.3g} parameter units, e1 pointing
-  to the α≈0 student): KL to the teacher is {kl_t:.2e} at θ_T, {kl_plus:.2e} one crop-radius towards the
+- **Asymmetric valley at the teacher** (crop around θ_T, e1 pointing to the α≈0 student at distance
+  {local_pt['a']:.3g}): KL to the teacher is {kl_t:.2e} at θ_T, {kl_plus:.2e} at distance {za[c + r]:.3g} towards the
   student and {kl_minus:.2e} the same distance away from it (ratio {ratio:.1f}): the valley is {shape}.
   Linear probe on that axis: {lin_row[c - r]*100:.1f}% (away), {lin_row[c]*100:.1f}% (teacher),
   {lin_row[c + r]*100:.1f}% (towards the student).

@@ -51,7 +51,7 @@ class LandscapeCfg:
     resolution: int = 11               # points per axis
     margin: float = 0.25               # window: the points' bounding box padded by this fraction
                                        # (interp: rounded to whole grid steps so the points are nodes)
-    zoom: float = 1.0                  # < 1: a square crop, that fraction of the window's side, around the teacher
+    crop: float = 0.0                  # > 0: a square window of half-width crop * |θ_1 - θ_T| around θ_T
     local_alpha: float = 1e-10         # the local student of the shared view
     center: str = "teacher"            # view "random": the point the directions start from
     span: float = 1.0                  # view "random": window [-span, span]^2 in direction units
@@ -72,7 +72,7 @@ class LandscapeCfg:
         check_choice("random-view center", self.center, CENTERS)
         check_range("resolution", self.resolution, 2, 1001)
         check_range("margin", self.margin, 0.0, 10.0)
-        check_range("zoom", self.zoom, 0.0, 1.0, lo_open=True)
+        check_range("crop", self.crop, 0.0, 1e6)
         check_range("span", self.span, 0.0, 1e6, lo_open=True)
         check_range("local_alpha", self.local_alpha, 0.0, 1.0)
         object.__setattr__(self, "stack", tuple(float(s) for s in self.stack))
@@ -144,7 +144,7 @@ def random_plane(center, net, seed: int, name: str) -> Plane:
 
 
 def window(cfg: LandscapeCfg, points) -> tuple[float, float, float, float]:
-    """(a0, a1, b0, b1): the points' bounding box padded by `margin`, cropped around the teacher by `zoom`."""
+    """(a0, a1, b0, b1): the points' bounding box padded by `margin`, or a square crop around the teacher."""
     if cfg.view == "random":
         a0, a1, b0, b1 = -cfg.span, cfg.span, -cfg.span, cfg.span
     elif cfg.coords == "interp":  # pad by whole grid steps, so that λ = 0 and 1 are grid nodes
@@ -156,8 +156,9 @@ def window(cfg: LandscapeCfg, points) -> tuple[float, float, float, float]:
         a_s, b_s = [p[1] for p in points], [p[2] for p in points]
         pad = cfg.margin * max(max(a_s) - min(a_s), max(b_s) - min(b_s))
         a0, a1, b0, b1 = min(a_s) - pad, max(a_s) + pad, min(b_s) - pad, max(b_s) + pad
-    if cfg.zoom < 1:  # a square crop centred on the origin point (the teacher, or the random view's center)
-        h = cfg.zoom * max(a1 - a0, b1 - b0) / 2
+    if cfg.crop > 0:  # around the origin point (the teacher, or the random view's center)
+        p1 = points[1] if len(points) > 1 else (None, 1.0, 0.0)
+        h = cfg.crop * math.hypot(p1[1], p1[2])
         a0, a1, b0, b1 = -h, h, -h, h
     return a0, a1, b0, b1
 

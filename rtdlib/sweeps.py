@@ -36,7 +36,7 @@ def landscape_grids(P) -> dict:
                         chunk=P["chunk"])
     grids = {f"{view}/{coords}": replace(base, view=view, coords=coords)
              for view in ("nonlocal", "shared") for coords in ("interp", "ortho")}
-    grids["shared/ortho/zoom"] = replace(grids["shared/ortho"], zoom=P["zoom"], resolution=P["zoom_resolution"])
+    grids["shared/ortho/zoom"] = replace(grids["shared/ortho"], crop=P["crop"], resolution=P["crop_resolution"])
     return grids
 
 

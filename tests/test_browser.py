@@ -40,6 +40,7 @@ def smoke_copy(folder: Path) -> Path:
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     cell.source = re.sub(r'profile = "quick"', 'profile = "smoke"', cell.source)
     assert 'profile = "smoke"' in cell.source
+    nb.metadata.pop("jupytext", None)  # a plain notebook: no pairing with the .py source
     nb.metadata["kernelspec"] = {"name": "rtdlib", "display_name": "Python (rtdlib)", "language": "python"}
     path = folder / "explore.ipynb"
     jupytext.write(nb, path, fmt="ipynb")
@@ -99,10 +100,13 @@ def test_offset_slider_redraws_the_slice(lab):
             page.goto(lab, timeout=60_000)
             page.wait_for_selector(".jp-Notebook", timeout=60_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-            page.click(".lm-MenuBar-item:has-text('Run')")
-            page.click(".lm-Menu-item:has-text('Run All Cells')")
+            page.wait_for_timeout(2000)  # let the kernel connection settle
+            page.get_by_role("menuitem", name="Run", exact=True).click(timeout=20_000)
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click(timeout=20_000)
+            page.locator(".jp-InputArea-prompt:has-text('[*]'), .jp-InputArea-prompt:has-text('[1]')").first.wait_for(
+                timeout=60_000)  # execution started
             label = page.locator(".widget-label:has-text('drawn:')")
-            label.wait_for(timeout=240_000)
+            label.wait_for(timeout=200_000)
             assert "offset=0.00" in label.inner_text()
             image = page.locator(".jupyter-widgets img, img.widget-image").first
             before_src = image.get_attribute("src")
@@ -124,5 +128,8 @@ def test_offset_slider_redraws_the_slice(lab):
             page.screenshot(path=str(ARTIFACTS / "explore_landscapes_after.png"), full_page=True)
             assert after_src != before_src  # a new PNG was drawn for the new slice
             assert image.screenshot() != before_png
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "explore_landscapes_failure.png"), full_page=True)
+            raise
         finally:
             browser.close()

@@ -149,7 +149,7 @@ def test_finer_grid_is_a_new_entry_that_agrees_on_shared_points(store):
     ({"view": "sideways"}, "unknown landscape view 'sideways'"),
     ({"bn": "student"}, "unknown BN buffer choice 'student'"),
     ({"resolution": 1}, "resolution = 1 is outside"),
-    ({"zoom": 0.0}, "zoom = 0.0 is outside"),
+    ({"crop": -1.0}, "crop = -1.0 is outside"),
     ({"stack": ()}, "stack must hold at least one offset"),
 ])
 def test_bad_landscape_settings_fail_with_one_line(kw, message):
