@@ -14,7 +14,7 @@ import time
 
 CASES = [  # label, metrics included, eval images, probe train, probe test, linear steps
     ("losses only (512 train images)", "losses", 512, 0, 0, 0),
-    ("quick profile (losses + linear/k-NN probes)", "all", 512, 1000, 500, 50),
+    ("quick profile (losses + linear/k-NN probes)", "all", 512, 500, 250, 30),
 ]
 
 
@@ -52,7 +52,8 @@ def run_case(args: dict) -> dict:
 
 
 def table() -> list[str]:
-    lines = ["Quick net: small_resnet (BN, width 16), m = 4096, Fashion-MNIST 28x28, 8 grid points per case, "
+    lines = ["Quick net: small_resnet (BN, width 16), m = 4096, Fashion-MNIST 28x28, 8 grid points per case "
+             "(after one warm-up call), "
              "BN buffers kept (eval mode).", "",
              "| case | method | grid points/s | vs loop | peak RSS (MB) |", "|---|---|---|---|---|"]
     for label, what, n_eval, ptr, pte, steps in CASES:
