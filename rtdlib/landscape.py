@@ -15,6 +15,9 @@ encoder features, and ‖θ‖. Grid networks run in eval mode; their BN buffers
 (`bn="teacher"`, so the teacher point reproduces the teacher exactly) or re-estimated on the
 fixed train subset at every point (`bn="recompute"`). Only parameters move in the plane.
 
+With `batched=True` a chunk of grid points runs as one vmapped forward pass per image batch; BN
+re-estimation (`bn="recompute"`) still runs point by point before it.
+
 Grid values fill in chunk by chunk and are checkpointed, so a killed evaluation resumes with only
 the missing points; the window and resolution are part of the config (and so of its hash).
 """

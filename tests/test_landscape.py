@@ -110,6 +110,13 @@ def test_batched_and_loop_give_the_same_numbers(store, bn):
     assert torch.tensor(loop["grids"]["kl"]).isfinite().all() and loop["points_evaluated"] == 8
 
 
+def test_random_directions_view_is_centred_on_its_point(store):
+    res = store.get_or_run("landscape", cfg(view="random", center="teacher", resolution=3, span=0.5), L.landscape)
+    m = res.metrics
+    assert m["a"] == [-0.5, 0.0, 0.5] and m["points"] == [{"name": "teacher", "a": 0.0, "b": 0.0}]
+    assert abs(at(res, "kl", 0.0, 0.0)) < 1e-5 and at(res, "kl", 0.5, 0.5) > 1e-4
+
+
 def test_interrupted_grid_resumes_with_only_the_missing_points(store, monkeypatch):
     st = store
     c = cfg(resolution=3, margin=0.1, dir_seed=1)  # its own entry; dir_seed only moves stacked planes
