@@ -5,10 +5,11 @@ from pathlib import Path
 
 import torch
 
-from bench import distill_speed, executor
+from bench import distill_speed, executor, landscape
 
 SECTIONS = [("Distillation step (teacher forward + student forward/backward + AdamW)", distill_speed.table),
-            ("Sweep executor: worker processes vs threads", executor.table)]
+            ("Sweep executor: worker processes vs threads", executor.table),
+            ("Landscape grid points, plain loop vs functional_call + vmap", landscape.table)]
 
 
 def main():

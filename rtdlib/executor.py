@@ -26,6 +26,7 @@ ENGINES = {
     "supervised": "rtdlib.supervised:supervised",
     "lottery": "rtdlib.lottery:lottery",
     "connectivity": "rtdlib.connectivity:connectivity",
+    "landscape": "rtdlib.landscape:landscape",
 }
 
 

@@ -1,0 +1,72 @@
+"""Drawing stored landscape grids: heat maps with the marked points and ‖θ‖ contours, and 1-D slices."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+LOG_METRICS = ("kl", "enc_kl")  # KL sits orders of magnitude apart across a plane: plot log10
+LABELS = {"loss": "distillation loss (CE)", "kl": "log10 KL to teacher", "enc_kl": "log10 encoder KL",
+          "linear": "linear probe acc.", "knn": "k-NN acc.", "norm": "‖θ‖"}
+CMAPS = {"linear": "magma", "knn": "magma"}
+MARKERS = ("*", "o", "s")
+
+
+def values(m: dict, metric: str, stack: int = 0) -> np.ndarray:
+    """The (b, a) array of a metric on one stacked plane, log10 for KLs (floored at 1e-8)."""
+    z = np.asarray(m["grids"][metric][stack], dtype=float)
+    return np.log10(np.maximum(z, 1e-8)) if metric in LOG_METRICS else z
+
+
+def heatmap(ax, m: dict, metric: str, stack: int = 0, contours=True, colorbar=True, title=None):
+    a, b = np.asarray(m["a"]), np.asarray(m["b"])
+    im = ax.pcolormesh(a, b, values(m, metric, stack), shading="nearest", cmap=CMAPS.get(metric, "viridis"),
+                       rasterized=True)
+    if contours:
+        cs = ax.contour(a, b, np.asarray(m["grids"]["norm"][stack]), levels=6, colors="white", linewidths=0.6,
+                        alpha=0.8)
+        ax.clabel(cs, fontsize=6, fmt="%.1f")
+    for marker, p in zip(MARKERS, m["points"]):
+        if a.min() <= p["a"] <= a.max() and b.min() <= p["b"] <= b.max():
+            ax.plot(p["a"], p["b"], marker, ms=9, mfc="white", mec="black", mew=0.8, label=p["name"])
+    ax.set_xlim(a.min(), a.max())
+    ax.set_ylim(b.min(), b.max())
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03).set_label(LABELS[metric], fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return im
+
+
+def line(m: dict, angle_deg: float, offset: float, n: int = 200):
+    """End points of the line through the window's centre shifted by `offset` (fraction of the half-extent
+    along the normal), at `angle_deg` in plot units, clipped to the window; None if it misses the window."""
+    a, b = np.asarray(m["a"]), np.asarray(m["b"])
+    ca, cb, ha, hb = (a[0] + a[-1]) / 2, (b[0] + b[-1]) / 2, (a[-1] - a[0]) / 2, (b[-1] - b[0]) / 2
+    phi = math.radians(angle_deg)
+    d = np.array([math.cos(phi), math.sin(phi)])
+    nrm = np.array([-d[1], d[0]])
+    p0 = np.array([ca, cb]) + offset * (abs(nrm[0]) * ha + abs(nrm[1]) * hb) * nrm
+    lo, hi = -np.inf, np.inf  # clip p0 + t d to the box
+    for k, (c0, c1) in enumerate(((a[0], a[-1]), (b[0], b[-1]))):
+        if abs(d[k]) < 1e-12:
+            if not c0 - 1e-12 <= p0[k] <= c1 + 1e-12:
+                return None
+            continue
+        t0, t1 = sorted(((c0 - p0[k]) / d[k], (c1 - p0[k]) / d[k]))
+        lo, hi = max(lo, t0), min(hi, t1)
+    if hi <= lo:
+        return None
+    return p0 + lo * d, p0 + hi * d
+
+
+def line_slice(m: dict, metric: str, angle_deg: float, offset: float, stack: int = 0, n: int = 200):
+    """(distance along the line, values, (start, end)) by bilinear interpolation of the grid."""
+    from scipy.interpolate import RegularGridInterpolator
+    ends = line(m, angle_deg, offset)
+    if ends is None:
+        return np.array([]), np.array([]), None
+    start, end = ends
+    pts = start + np.linspace(0, 1, n)[:, None] * (end - start)
+    f = RegularGridInterpolator((np.asarray(m["b"]), np.asarray(m["a"])), values(m, metric, stack))
+    return np.linalg.norm(pts - start, axis=1), f(pts[:, ::-1]), (start, end)

@@ -1,0 +1,135 @@
+"""A real browser drives JupyterLab: explore_landscapes runs, the offset slider moves, the plot follows.
+
+Headless Debian Chromium through Playwright; JupyterLab on 127.0.0.1 with a token and a free port;
+the notebook runs with the smoke profile on a temporary results store. Screenshots before and after
+the slider move land in test-artifacts/. The server (and its kernels) is stopped even on failure.
+"""
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from rtdlib import notebooks
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = notebooks.ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def smoke_copy(folder: Path) -> Path:
+    """explore_landscapes as .ipynb with the rtdlib kernel and the smoke profile in its parameters cell."""
+    nb = jupytext.read(notebooks.source("explore_landscapes"))
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = re.sub(r'profile = "quick"', 'profile = "smoke"', cell.source)
+    assert 'profile = "smoke"' in cell.source
+    nb.metadata.pop("jupytext", None)  # a plain notebook: no pairing with the .py source
+    nb.metadata["kernelspec"] = {"name": "rtdlib", "display_name": "Python (rtdlib)", "language": "python"}
+    path = folder / "explore.ipynb"
+    jupytext.write(nb, path, fmt="ipynb")
+    return path
+
+
+@pytest.fixture
+def lab(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; .ci/run does this)")
+    port, token = free_port(), secrets.token_hex(16)
+    work = tmp_path / "lab"
+    work.mkdir()
+    smoke_copy(work)
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "RTD_RESULTS": str(tmp_path / "results"), "PYTHONPATH": str(notebooks.ROOT), "RTD_PROGRESS": "0",
+           "MPLBACKEND": "Agg"}
+    env.pop("RTD_FIGURES_DIR", None)
+    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.open_browser=False",
+           f"--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}",
+           f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}", "--LabApp.news_url=None"]
+    if os.geteuid() == 0:
+        cmd.append("--allow-root")
+    log = open(tmp_path / "jupyter.log", "w")
+    server = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start: {(tmp_path / 'jupyter.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield f"{url}/lab/tree/explore.ipynb?token={token}"
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)  # the server's own process group: it and its kernels
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+        log.close()
+
+
+def test_offset_slider_redraws_the_slice(lab):
+    from playwright.sync_api import sync_playwright
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(lab, timeout=60_000)
+            page.wait_for_selector(".jp-Notebook", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
+            page.wait_for_timeout(2000)  # let the kernel connection settle
+            page.get_by_role("menuitem", name="Run", exact=True).click(timeout=20_000)
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click(timeout=20_000)
+            page.locator(".jp-InputArea-prompt:has-text('[*]'), .jp-InputArea-prompt:has-text('[1]')").first.wait_for(
+                timeout=60_000)  # execution started
+            label = page.locator(".widget-label:has-text('drawn:')")
+            label.wait_for(timeout=200_000)
+            assert "offset=0.00" in label.inner_text()
+            image = page.locator(".jupyter-widgets img, img.widget-image").first
+            before_src = image.get_attribute("src")
+            image.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "explore_landscapes_before.png"), full_page=True)
+            before_png = image.screenshot()
+
+            slider = page.locator(".widget-slider:has(.widget-label:text-is('offset'))")
+            readout = slider.locator(".widget-readout")
+            readout.click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("0.3")
+            page.keyboard.press("Enter")
+            page.locator(".widget-label:has-text('offset=0.30')").wait_for(timeout=60_000)
+
+            text = label.inner_text()
+            assert "offset=0.30" in text and "angle=0" in text
+            after_src = image.get_attribute("src")
+            page.screenshot(path=str(ARTIFACTS / "explore_landscapes_after.png"), full_page=True)
+            assert after_src != before_src  # a new PNG was drawn for the new slice
+            assert image.screenshot() != before_png
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "explore_landscapes_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()

@@ -1,0 +1,164 @@
+"""Landscape engine on tiny nets: plane geometry, BN choice, loop == vmap, resume, finer grids."""
+import math
+
+import pytest
+import torch
+
+from conftest import tiny_cfg
+from rtdlib import landscape as L
+from rtdlib.config import ConfigError, ProbeCfg, config_hash
+from rtdlib.distill import distill_loss, make_nets
+from rtdlib.probe import recalibrate_bn
+from rtdlib.store import Store
+
+DISTILL = tiny_cfg(probe_epochs=(2,), probe_nets=("student",), probe=ProbeCfg(linear_steps=10, low_label=None))
+SMALL = dict(eval_size=64, probe_train=120, probe_test=60, linear_steps=10, chunk=2)
+
+
+def cfg(**kw):
+    # margin 0 in interpolation coordinates: a 2x2 grid sits exactly on teacher, θ_1, θ_2 and θ_1 + θ_2 - θ_T
+    return L.LandscapeCfg(distill=DISTILL, **({"view": "shared", "coords": "interp", "resolution": 2, "margin": 0.0}
+                                              | SMALL | kw))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return Store(tmp_path_factory.mktemp("results"))
+
+
+def vectors(n=500, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(n, generator=g, dtype=torch.float64).float().double() for _ in range(4)]
+
+
+def test_interpolation_plane_hits_the_three_points_exactly():
+    t, p1, p2, third = vectors()
+    pl = L.plane(t, p1, p2, "interp", third)
+    for (name, a, b), target in zip(pl.points, (t, p1, p2)):
+        assert torch.equal(pl.at(a, b).float(), target.float()), name
+
+
+def test_orthonormal_coordinates_reproduce_points_and_preserve_distances_and_angles():
+    t, p1, p2, third = vectors(seed=1)
+    pl = L.plane(t, p1, p2, "ortho", third)
+    assert abs(pl.u @ pl.v) < 1e-12 and abs(pl.u.norm() - 1) < 1e-12 and abs(pl.v.norm() - 1) < 1e-12
+    for (name, a, b), target in zip(pl.points, (t, p1, p2)):
+        assert torch.allclose(pl.at(a, b), target, atol=1e-10), name
+    g = torch.Generator().manual_seed(2)
+    for _ in range(5):
+        (a1, b1), (a2, b2) = torch.randn(2, 2, generator=g, dtype=torch.float64).tolist()
+        assert math.isclose((pl.at(a1, b1) - pl.at(a2, b2)).norm().item(), math.hypot(a1 - a2, b1 - b2), rel_tol=1e-9)
+    (_, a1, b1), (_, a2, b2) = pl.points[1:]
+    cos_coords = (a1 * a2 + b1 * b2) / (math.hypot(a1, b1) * math.hypot(a2, b2))
+    cos_params = ((p1 - t) @ (p2 - t) / ((p1 - t).norm() * (p2 - t).norm())).item()
+    assert math.isclose(cos_coords, cos_params, rel_tol=1e-9)
+    # the stacking direction is orthogonal to the plane, as long as θ_1 - θ_T
+    assert abs(pl.w @ pl.u) < 1e-9 and abs(pl.w @ pl.v) < 1e-9 and abs(pl.w.norm() - (p1 - t).norm()) < 1e-9
+
+
+def test_filter_normalized_direction_matches_filter_norms():
+    net = make_nets(DISTILL, 1)[0]
+    d = L.filter_normalized_direction(net, seed=3)
+    i = 0
+    for p in net.parameters():
+        part = d[i:i + p.numel()].view(p.shape)
+        i += p.numel()
+        if p.dim() <= 1:
+            assert not part.any()
+        else:
+            assert torch.allclose(part.flatten(1).norm(dim=1), p.detach().double().flatten(1).norm(dim=1), rtol=1e-9)
+    assert not torch.equal(d, L.filter_normalized_direction(net, seed=4))
+
+
+def at(res, metric, a, b, s=0):
+    m = res.metrics
+    return m["grids"][metric][s][m["b"].index(b)][m["a"].index(a)]
+
+
+def test_bn_buffers_teacher_choice_reproduces_the_teacher(store):
+    res = store.get_or_run("landscape", cfg(bn="teacher"), L.landscape)
+    assert res.metrics["bn"] == "teacher" and res.config["bn"] == "teacher"
+    assert abs(at(res, "kl", 0.0, 0.0)) < 1e-5 and abs(at(res, "enc_kl", 0.0, 0.0)) < 1e-6
+    assert at(res, "kl", 1.0, 0.0) > 1e-4  # the trained student differs from its teacher
+    teacher = make_nets(DISTILL, 1)[0]
+    assert math.isclose(at(res, "norm", 0.0, 0.0), L.flat_params(teacher).norm().item(), rel_tol=1e-6)
+
+
+def test_bn_buffers_recomputed_on_train_data(store):
+    res = store.get_or_run("landscape", cfg(bn="recompute"), L.landscape)
+    teacher = make_nets(DISTILL, 1)[0]
+    ev = L.Evaluator(cfg(bn="recompute"), teacher, "cpu")
+    recal = recalibrate_bn(teacher, ev.x_eval, ev.norm_eval).eval()
+    with torch.no_grad():
+        x = ev.norm_eval(ev.x_eval)
+        expected = distill_loss(recal(x), teacher(x))[1].item()
+    assert expected > 1e-4  # recomputing BN statistics moves the teacher point away from the teacher
+    assert math.isclose(at(res, "kl", 0.0, 0.0), expected, rel_tol=1e-4)
+    loop = store.get_or_run("landscape", cfg(bn="teacher"), L.landscape)
+    assert at(res, "kl", 0.0, 0.0) != at(loop, "kl", 0.0, 0.0)
+
+
+@pytest.mark.parametrize("bn", ["teacher", "recompute"])
+def test_batched_and_loop_give_the_same_numbers(store, bn):
+    kw = dict(view="nonlocal", coords="ortho", margin=0.1, stack=(0.0, 0.5), bn=bn)
+    loop = store.get_or_run("landscape", cfg(batched=False, **kw), L.landscape).metrics
+    vm = store.get_or_run("landscape", cfg(batched=True, **kw), L.landscape).metrics
+    for m in ("loss", "kl", "enc_kl", "norm"):
+        assert torch.allclose(torch.tensor(loop["grids"][m]), torch.tensor(vm["grids"][m]), rtol=1e-5, atol=1e-6), m
+    for m in ("linear", "knn"):  # at most one test image decided differently
+        assert (torch.tensor(loop["grids"][m]) - torch.tensor(vm["grids"][m])).abs().max() <= 1 / SMALL["probe_test"]
+    assert torch.tensor(loop["grids"]["kl"]).isfinite().all() and loop["points_evaluated"] == 8
+
+
+def test_random_directions_view_is_centred_on_its_point(store):
+    res = store.get_or_run("landscape", cfg(view="random", center="teacher", resolution=3, span=0.5), L.landscape)
+    m = res.metrics
+    assert m["a"] == [-0.5, 0.0, 0.5] and m["points"] == [{"name": "teacher", "a": 0.0, "b": 0.0}]
+    assert abs(at(res, "kl", 0.0, 0.0)) < 1e-5 and at(res, "kl", 0.5, 0.5) > 1e-4
+
+
+def test_interrupted_grid_resumes_with_only_the_missing_points(store, monkeypatch):
+    st = store
+    c = cfg(resolution=3, margin=0.1, dir_seed=1)  # its own entry; dir_seed only moves stacked planes
+    calls, real = [], L.Evaluator.loop
+
+    def counting(self, thetas):
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # killed after two chunks (4 points)
+        calls.append(len(thetas))
+        return real(self, thetas)
+
+    monkeypatch.setattr(L.Evaluator, "loop", counting)
+    with pytest.raises(KeyboardInterrupt):
+        st.get_or_run("landscape", c, L.landscape)
+    assert list((st.path("landscape", c)).glob("ckpt-*.pt"))
+    calls.clear()
+    monkeypatch.setattr(L.Evaluator, "loop", lambda self, th: calls.append(len(th)) or real(self, th))
+    resumed = st.get_or_run("landscape", c, L.landscape).metrics
+    assert sum(calls) == 9 - 4 and resumed["points_evaluated"] == 9
+    monkeypatch.setattr(L.Evaluator, "loop", real)
+    uninterrupted = store.get_or_run("landscape", c, L.landscape).metrics
+    assert resumed["grids"] == uninterrupted["grids"]
+
+
+def test_finer_grid_is_a_new_entry_that_agrees_on_shared_points(store):
+    coarse, fine = cfg(resolution=3, margin=0.1), cfg(resolution=5, margin=0.1)
+    assert config_hash("landscape", coarse) != config_hash("landscape", fine)
+    c = store.get_or_run("landscape", coarse, L.landscape).metrics
+    f = store.get_or_run("landscape", fine, L.landscape).metrics
+    assert f["points_evaluated"] == 25
+    assert torch.allclose(torch.tensor(f["a"][::2]), torch.tensor(c["a"]), atol=1e-12)
+    for m in ("loss", "kl", "norm"):
+        assert torch.allclose(torch.tensor(f["grids"][m])[:, ::2, ::2], torch.tensor(c["grids"][m]), rtol=1e-5), m
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"view": "sideways"}, "unknown landscape view 'sideways'"),
+    ({"bn": "student"}, "unknown BN buffer choice 'student'"),
+    ({"resolution": 1}, "resolution = 1 is outside"),
+    ({"crop": -1.0}, "crop = -1.0 is outside"),
+    ({"stack": ()}, "stack must hold at least one offset"),
+])
+def test_bad_landscape_settings_fail_with_one_line(kw, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        cfg(**kw)
