@@ -13,6 +13,7 @@ from .store import Store
 # result kind -> "module:function" computing one entry as fn(cfg, run) -> metrics dict
 ENGINES = {
     "distill": "rtdlib.distill:distill",
+    "peers": "rtdlib.peers:train_peers",
 }
 
 
