@@ -5,9 +5,10 @@ from pathlib import Path
 
 import torch
 
-from bench import distill_speed
+from bench import distill_speed, peers
 
-SECTIONS = [("Distillation step (teacher forward + student forward/backward + AdamW)", distill_speed.table)]
+SECTIONS = [("Distillation step (teacher forward + student forward/backward + AdamW)", distill_speed.table),
+            ("Peer groups: batched (torch.func vmap) vs loop", peers.table)]
 
 
 def main():

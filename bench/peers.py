@@ -15,8 +15,8 @@ import time
 import torch
 
 CASES = [  # name, ModelCfg kwargs, image side, in channels, batch, timed steps, group sizes
-    ("quick: small_vgg w8 BN, 16x16, m=256, batch 64",
-     dict(arch="small_vgg", norm="batch", width=8, out_dim=256, hidden_dim=256, bottleneck_dim=64), 16, 1, 64, 10,
+    ("quick: small_vgg w8 BN, 16x16, m=256, batch 32",
+     dict(arch="small_vgg", norm="batch", width=8, out_dim=256, hidden_dim=256, bottleneck_dim=64), 16, 1, 32, 10,
      (2, 4, 8)),
     ("paper: resnet18 BN, 32x32, m=2^16, batch 32",
      dict(arch="resnet18", norm="batch", width=64, out_dim=65536), 32, 3, 32, 2, (2, 4)),
