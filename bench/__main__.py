@@ -5,11 +5,12 @@ from pathlib import Path
 
 import torch
 
-from bench import distill_speed, executor, landscape
+from bench import distill_speed, executor, landscape, peers
 
 SECTIONS = [("Distillation step (teacher forward + student forward/backward + AdamW)", distill_speed.table),
             ("Sweep executor: worker processes vs threads", executor.table),
-            ("Landscape grid points, plain loop vs functional_call + vmap", landscape.table)]
+            ("Landscape grid points, plain loop vs functional_call + vmap", landscape.table),
+            ("Peer groups: batched (torch.func vmap) vs loop", peers.table)]
 
 
 def main():

@@ -27,6 +27,7 @@ ENGINES = {
     "lottery": "rtdlib.lottery:lottery",
     "connectivity": "rtdlib.connectivity:connectivity",
     "landscape": "rtdlib.landscape:landscape",
+    "peers": "rtdlib.peers:train_peers",
 }
 
 

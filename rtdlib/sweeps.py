@@ -196,10 +196,51 @@ def landscape_distills(P) -> list[DistillCfg]:
     return list(dict.fromkeys(c for g in landscape_grids(P).values() for c in endpoint_cfgs(g).values()))
 
 
+def peer_settings(P) -> list[dict]:
+    """The consensus settings (k, rule, loss, consensus_weight, lr) of a profile.
+
+    "full": every combination. "reduced": K x rule with the base loss, weight and lr; every other loss x
+    rule at the base K; every other weight and every other lr at the base K, rule and loss.
+    """
+    b = P["base"]
+    axes = {"k": P["ks"], "rule": P["rules"], "loss": P["losses"], "consensus_weight": P["weights"], "lr": P["lrs"]}
+    if P["design"] == "full":
+        import itertools
+        return [dict(zip(axes, v)) for v in itertools.product(*axes.values())]
+    out = [b | {"k": k, "rule": r} for k in P["ks"] for r in P["rules"]]
+    out += [b | {"loss": loss, "rule": r} for loss in P["losses"] if loss != b["loss"] for r in P["rules"]]
+    out += [b | {"consensus_weight": w} for w in P["weights"] if w != b["consensus_weight"]]
+    out += [b | {"lr": lr} for lr in P["lrs"] if lr != b["lr"]]
+    return list({tuple(s.items()): s for s in out}.values())
+
+
+def peer_controls(settings) -> list[dict]:
+    """One independent control per (loss, lr), as large as the largest group it is compared with."""
+    ks = {}
+    for s in settings:
+        ks[(s["loss"], s["lr"])] = max(ks.get((s["loss"], s["lr"]), 1), s["k"])
+    return [{"k": k, "rule": "none", "loss": loss, "consensus_weight": 0.0, "lr": lr} for (loss, lr), k in ks.items()]
+
+
+def peer_consensus(P):
+    """Every consensus setting and control x seed; the base control also probes input and untrained nets."""
+    from .config import ProbeCfg
+    from .peers import PeersCfg
+    settings = peer_settings(P)
+    controls = peer_controls(settings)
+    base = (P["base"]["loss"], P["base"]["lr"])
+    return [PeersCfg(data=data_cfg(P), model=ModelCfg(**P["model"]), epochs=P["epochs"], batch_size=P["batch_size"],
+                     seed=seed, probe=ProbeCfg(**P["probe"]),
+                     baselines=s["rule"] == "none" and (s["loss"], s["lr"]) == base, **s)
+            for s in controls + settings for seed in P["seeds"]]
+
+
+
 SWEEPS = {"01_student_vs_teacher": ("distill", student_vs_teacher),
           "02_locality": ("distill", locality),
           "03_data_dependence": ("distill", lambda P: data_size(P) + transfer(P)),
           "04_ablations": ("distill", ablations),
           "05_landscapes": ("distill", landscape_distills),
+          "08_peer_consensus": ("peers", peer_consensus),
           "09_architectures": ("distill", architectures),
           "10_restart": ("restart", restart)}

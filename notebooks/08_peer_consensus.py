@@ -1,0 +1,251 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python (rtdlib)
+#     language: python
+#     name: rtdlib
+# ---
+
+# %% [markdown]
+# # Peer-to-peer consensus among random networks (2026), with the referee's controls
+#
+# Rodríguez-Betancourt & Casasola-Murillo (2026) train a *group* of randomly initialized networks
+# toward each other's outputs, with no projector, predictor, pretext task or augmentation, and report
+# gains over a random baseline. Their full text is not available and summaries disagree on the rule,
+# so we implement both readings (`rtdlib.peers`) and state the objective exactly below:
+#
+# - **mean**: each network moves toward the stop-gradient mean of the *other* peers' outputs;
+# - **random roles**: every step a seeded random permutation makes ⌊K/2⌋ peers teachers and the rest
+#   students; student j learns from teacher j mod ⌊K/2⌋; teachers get no peer loss that step.
+#
+# Outputs are compared with cross-entropy on softmax outputs of the first paper's DINO-style head
+# (**ce**) or with the mean squared error on encoder embeddings, with no head at all (**mse**).
+# Every setting is compared, over the same seeds, with (1) the **independent control**: the same
+# networks, optimizer, data order and batches, but each network distils only its own frozen random
+# initialization (the random-teacher setting, no peer signal); (2) the **untrained** networks, also with
+# their BN statistics re-estimated on the data (**BN recalibrated**, the stronger random baseline); and
+# (3) the **raw input** pixels.
+
+# %% tags=["parameters"]
+profile = "quick"
+seeds = None
+epochs = None
+train_size = None
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown, display
+
+from rtdlib import plotting, stats, sweeps, tidy
+from rtdlib.executor import run_all
+from rtdlib.profiles import settings
+
+P = settings("08_peer_consensus", profile, seeds=seeds, epochs=epochs, train_size=train_size)
+plotting.style()
+P
+
+# %%
+cfgs = sweeps.peer_consensus(P)
+results = run_all("peers", cfgs)
+KEYS = ("k", "rule", "loss", "consensus_weight", "lr", "seed")
+probes = tidy.frame(results, "probes", keys=KEYS)
+steps = results[0].metrics["steps_per_epoch"] * P["epochs"]
+PROBES = ["linear", "knn"]
+
+# %%
+# One row per consensus setting x seed x probe: the group's mean accuracy over its K peers, and the same
+# K network indices (same initializations) under the control, untrained, BN recalibrated; plus the input.
+def label(s):
+    return f"K={s.k} {s.rule} {s.loss} λ={s.consensus_weight:g} lr={s.lr:g}"
+
+peer = probes[probes.net == "peer"]
+ctrl = peer[peer.rule == "none"]
+base = probes[probes.net.isin(["init", "init_bnrecal", "input"])]
+rows = []
+for s in sweeps.peer_settings(P):
+    s = pd.Series(s)
+    mine = peer[(peer.k == s.k) & (peer.rule == s.rule) & (peer.loss == s.loss)
+                & (peer.consensus_weight == s.consensus_weight) & (peer.lr == s.lr)]
+    c = ctrl[(ctrl.loss == s.loss) & (ctrl.lr == s.lr) & (ctrl["index"] < s.k)]
+    b = base[base["index"] < s.k]
+    for (seed, probe), d in mine.groupby(["seed", "probe"]):
+        at = lambda frame, net=None: frame[(frame.seed == seed) & (frame.probe == probe)
+                                           & ((frame.net == net) if net else True)].acc.mean()
+        rows.append({"setting": label(s), **s.to_dict(), "seed": seed, "probe": probe, "consensus": d.acc.mean(),
+                     "control": at(c), "init": at(b, "init"), "init_bnrecal": at(b, "init_bnrecal"),
+                     "input": base[(base.seed == seed) & (base.probe == probe) & (base.net == "input")].acc.mean()})
+per_seed = pd.DataFrame(rows)
+ACC = ["consensus", "control", "init", "init_bnrecal", "input"]
+per_seed[ACC] = per_seed[ACC].round(8)  # float32 noise in equal accuracies would fake a zero-variance t-test
+plotting.save_table(per_seed, "table08_peer_consensus_per_seed", profile)
+BASELINES = [b for b in ("control", "init", "init_bnrecal", "input") if per_seed[b].notna().any()]
+NAMES = {"consensus": "peer consensus", "control": "independent control (own random teacher)",
+         "init": "untrained", "init_bnrecal": "untrained, BN recalibrated", "input": "raw input"}
+COLORS = {"consensus": "#c44e52", "control": "#4c72b0", "init": "#555555", "init_bnrecal": "#8fa9d6",
+          "input": "#999999"}
+
+# %% [markdown]
+# ## Fig. 1: accuracy vs group size K (mean and 95% CI over seeds)
+# K = 1 is the control alone (a group of one has no peers). The control and the random baselines at K
+# average the same K network indices, hence the same initializations, as the group they are compared with.
+
+# %%
+def ci_frame(df, by, value):
+    out = [dict(zip(by, key if isinstance(key, tuple) else (key,)), **dict(zip(("mean", "ci"), stats.mean_ci(d[value]))))
+           for key, d in df.groupby(by, sort=True)]
+    return pd.DataFrame(out)
+
+b = P["base"]
+k_sweep = per_seed[(per_seed.consensus_weight == b["consensus_weight"]) & (per_seed.lr == b["lr"])]
+panels = [(r, loss) for (r, loss), d in k_sweep.groupby(["rule", "loss"], sort=False) if d.k.nunique() > 1]
+fig, axes = plt.subplots(len(PROBES), len(panels), figsize=(4.2 * len(panels), 3.3 * len(PROBES)),
+                         sharex=True, squeeze=False)
+for col, (rule, loss) in enumerate(panels):
+    d = k_sweep[(k_sweep.rule == rule) & (k_sweep.loss == loss)]
+    for row, probe in enumerate(PROBES):
+        ax = axes[row][col]
+        dp = d[d.probe == probe]
+        one = ctrl[(ctrl.loss == loss) & (ctrl.lr == b["lr"]) & (ctrl["index"] == 0) & (ctrl.probe == probe)]
+        for j, what in enumerate(["consensus", *BASELINES]):
+            c = ci_frame(dp, ["k"], what)
+            if what == "control" and len(one):  # the K = 1 point: a single network, no peers
+                m1, h1 = stats.mean_ci(one.acc)
+                c = pd.concat([pd.DataFrame([{"k": 1, "mean": m1, "ci": h1}]), c])
+            ax.errorbar(c.k * (1 + 0.03 * (j - 2)), c["mean"] * 100, yerr=c.ci * 100, fmt="-o", ms=3, capsize=2,
+                        color=COLORS[what], label=NAMES[what])
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([1, *sorted(d.k.unique())], [str(k) for k in [1, *sorted(d.k.unique())]])
+        ax.set(title=f"{rule}, {loss}" if row == 0 else None, xlabel="group size K" if row == len(PROBES) - 1 else None)
+        if col == 0:
+            ax.set_ylabel(f"{probe} accuracy (%)")
+axes[0][0].legend(fontsize=7, loc="best")
+fig.suptitle(f"{P['dataset']} ({P['train_size'] or 'all'} train images), {P['model']['arch']} width {P['model']['width']}, "
+             f"{steps} steps, λ = {b['consensus_weight']:g}, lr = {b['lr']:g}, {len(P['seeds'])} seeds", fontsize=10)
+plotting.save(fig, "fig08_peer_consensus_vs_k", profile)
+
+# %% [markdown]
+# ## Fig. 2: every setting minus each baseline, paired over seeds (mean and 95% CI)
+
+# %%
+diffs = pd.concat([per_seed.assign(baseline=bl, diff=(per_seed.consensus - per_seed[bl]) * 100) for bl in BASELINES])
+labels = list(dict.fromkeys(per_seed.setting))
+fig, axes = plt.subplots(1, len(PROBES), figsize=(6.5 * len(PROBES), 0.45 * len(labels) + 1.5), sharey=True, squeeze=False)
+for ax, probe in zip(axes[0], PROBES):
+    for j, bl in enumerate(BASELINES):
+        c = ci_frame(diffs[(diffs.probe == probe) & (diffs.baseline == bl)], ["setting"], "diff").set_index("setting").loc[labels]
+        y = np.arange(len(labels)) + 0.15 * (j - (len(BASELINES) - 1) / 2)
+        ax.errorbar(c["mean"], y, xerr=c.ci, fmt="o", ms=3, capsize=2, color=COLORS[bl], label=f"− {NAMES[bl]}")
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set(title=probe, xlabel="consensus − baseline (accuracy points)", yticks=range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.invert_yaxis()
+axes[0][-1].legend(fontsize=7, loc="best")
+plotting.save(fig, "fig08_peer_consensus_differences", profile)
+
+# %% [markdown]
+# ## Paired tests: every setting against every baseline, same seeds
+# Paired t-test and Wilcoxon signed-rank test over seeds, Cohen's d_z (mean difference / sd of the
+# differences), and Holm-adjusted t-test p-values within each (probe, baseline) family. With 5 seeds the
+# two-sided Wilcoxon test cannot go below p = 0.0625, so verdicts below use the Holm-adjusted t-test and
+# the table reports both.
+
+# %%
+def holm(p):
+    p = np.nan_to_num(np.asarray(p, float), nan=1.0)  # an undefined test counts as no evidence
+    order = np.argsort(p)
+    adj = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]).clip(max=1)
+    out = np.empty_like(adj)
+    out[order] = adj
+    return out
+
+tests = pd.DataFrame([{"setting": s, "probe": probe, "baseline": bl, **stats.paired_test(d.consensus, d[bl])}
+                      for (s, probe), d in per_seed.groupby(["setting", "probe"], sort=False) for bl in BASELINES])
+tests["mean_diff"] *= 100
+tests["sd_diff"] *= 100
+tests["p_t_holm"] = tests.groupby(["probe", "baseline"]).p_t.transform(holm)
+plotting.save_table(tests, "table08_peer_consensus_tests", profile)
+display(tests.round(4))
+
+# %% [markdown]
+# ## Answers to the referee
+#
+# **3. The objective.** Network $i$ of a group of $K$ (initialized from seed $1000s + i$ for group seed
+# $s$), with outputs $f_i(x)$, is trained on each batch $x$ with AdamW on
+#
+# $$L_i = \lambda\, m_i\, D\big(f_i(x),\ \mathrm{sg}[T_i(x)]\big) + (1-\lambda)\, D\big(f_i(x),\ \mathrm{sg}[f_i^{0}(x)]\big)$$
+#
+# where $\mathrm{sg}$ is stop-gradient, $\lambda$ the consensus weight and $f_i^0$ the frozen initialization
+# of network $i$ in eval mode. For **ce**, $f$ is the DINO-style head on the encoder and
+# $D(z, t) = -\sum_c t_c \log \mathrm{softmax}(z)_c$ with $t$ a probability vector ($\tau = 1$); for
+# **mse**, $f$ is the encoder embedding (no head) and $D(z, t) = \frac1d\lVert z - t\rVert^2$.
+# The **mean** rule uses $T_i = \frac{1}{K-1}\sum_{j\ne i} \mathrm{softmax}(f_j)$ for ce (probabilities,
+# not logits, are averaged: the loss is then linear in the target and equals the mean of the $K-1$
+# pairwise distillation losses) and $T_i = \frac{1}{K-1}\sum_{j\ne i} f_j$ for mse, with $m_i = 1$. The
+# **random roles** rule draws a permutation $\pi$ each step (seeded); $\pi_1..\pi_{\lfloor K/2\rfloor}$ are
+# teachers ($m = 0$), student $\pi_{\lfloor K/2\rfloor + j}$ gets $T = f_{\pi_{j \bmod \lfloor K/2\rfloor}}$.
+# Peer targets come from the same train-mode forward pass (BN batch statistics) as the predictions.
+#
+# **1. The control.** $\lambda = 0$: the same networks with the same initializations, optimizer,
+# learning rate, data order and batches, each distilling only its own frozen initialization (the
+# random-teacher setting of Sarnthein et al. 2023 with locality $\alpha = 0$; with BN the student in
+# train mode differs from its eval-mode teacher, so it learns). It is run once per (loss, learning
+# rate) for as many networks as the largest group it is compared with; a group of $K$ is compared with
+# the control's networks $0..K-1$.
+
+# %%
+n_runs = len(cfgs)
+n_nets = sum(c.k for c in cfgs)
+display(Markdown(
+    f"**2. Seeds and tests.** {len(P['seeds'])} seeds per setting (group seeds {P['seeds']}); each seed fixes the "
+    f"initializations, the data order and the role draws, shared by a setting and its baselines, so every "
+    f"comparison is paired over seeds. The unit is the group's mean accuracy over its K peers. Error bars are "
+    f"95% t confidence intervals; tests are the paired t-test and the Wilcoxon signed-rank test (two-sided), "
+    f"with Cohen's d_z and Holm-adjusted p-values over the {tests.setting.nunique()} settings of each "
+    f"(probe, baseline) family. This run: {n_runs} training runs, {n_nets} trained networks.\n\n"
+    f"**4. Data and protocol.** Training and probing on {P['dataset']} ({P['train_size'] or 'all'} train, "
+    f"{P['test_size'] or 'all'} test images{', resized to ' + str(P['image_size']) + ' px' if P['image_size'] else ''}), "
+    f"no augmentation, no labels in training. Network: {P['model']['arch']} (norm {P['model']['norm']}, width "
+    f"{P['model']['width']}); ce head out dimension {P['model']['out_dim']}. {P['epochs']} epochs of batch "
+    f"{P['batch_size']} ({steps} steps). Probes on encoder features after training, every network of a group "
+    f"probed separately: a linear probe (multinomial logistic regression, L-BFGS, "
+    f"{P['probe']['linear_steps']} iterations, L2 1e-4, on standardized features) and k-NN (k = 20, Euclidean, "
+    f"majority vote), both fitted on the train split and scored on the test split.\n\n"
+    f"Settings in this profile (`{P['design']}` design): " + "; ".join(labels) + "."))
+
+# %%
+def verdict(probe, bl, name):
+    t = tests[(tests.probe == probe) & (tests.baseline == bl)]
+    better = t[(t.mean_diff > 0) & (t.p_t_holm < 0.05)]
+    worse = t[(t.mean_diff < 0) & (t.p_t_holm < 0.05)]
+    best = t.loc[t.mean_diff.idxmax()]
+    return (f"- {probe}, against {name}: {len(better)} of {len(t)} settings significantly better, {len(worse)} "
+            f"significantly worse (Holm-adjusted paired t-test, p < 0.05). Largest mean difference: {best.setting} "
+            f"{best.mean_diff:+.2f} points (d_z {best.d_z:.2f}, p_t {best.p_t:.3g}, Wilcoxon p {best.p_wilcoxon:.3g}).")
+
+def headline(probe):
+    def wins(bl):
+        t = tests[(tests.probe == probe) & (tests.baseline == bl)]
+        return t[(t.mean_diff > 0) & (t.p_t_holm < 0.05)].setting.tolist()
+    ctl, rnd = wins("control"), wins("init_bnrecal" if "init_bnrecal" in BASELINES else "init")
+    both = [s for s in ctl if s in rnd]
+    text = (f"**{probe}: peer consensus significantly beats the independent control in {len(ctl)} of "
+            f"{tests.setting.nunique()} settings and the strongest random baseline in {len(rnd)}; both in {len(both)}.**")
+    if ctl and not both:
+        text += (" None of its wins over the control is also a significant win over the random baseline, so they do "
+                 "not show that consensus learns more than a random network already offers.")
+    return text
+
+acc = per_seed.groupby("probe")[["consensus", *BASELINES]].mean() * 100
+display(Markdown(
+    f"### What this run found ({profile} profile, {len(P['seeds'])} seeds, {P['dataset']})\n\n"
+    + "\n\n".join(headline(p) for p in PROBES) + "\n\n"
+    + "\n".join(verdict(p, bl, NAMES[bl]) for p in PROBES for bl in BASELINES) + "\n\n"
+    + "Mean accuracy over all settings (%): " + "; ".join(
+        f"{p}: " + ", ".join(f"{NAMES[c]} {acc.loc[p, c]:.1f}" for c in acc.columns) for p in PROBES) + "."))
