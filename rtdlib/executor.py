@@ -3,7 +3,7 @@
 Entries the store lacks are computed either in this process (`workers=1`, PyTorch using every core
 for one run) or by a pool of worker processes with one PyTorch thread each. For the small nets of
 the quick profile, two single-threaded workers finish a sweep faster than one two-threaded process
-on this 2-core machine (bench/executor.py measures it), so that is the default when more than one
+on this 2-core machine (bench/executor.py measures it), so that is the default whenever an
 entry is missing. Either way results land in the same store entries, so an interrupted sweep
 resumes where it stopped. RTD_WORKERS overrides the default.
 """
@@ -70,7 +70,7 @@ def run_all(kind: str, cfgs, store: Store | None = None, workers: int | None = N
     missing = list({store.path(kind, c): c for c in cfgs if store.get(kind, c) is None}.values())
     if missing and executor_name() == "slurm":
         compute_on_cluster(kind, missing, store)
-    elif workers > 1 and len(missing) > 1:
+    elif workers > 1 and missing:  # even one entry: its numbers must not depend on what was cached
         compute_in_pool(kind, missing, store, min(workers, len(missing)))
     # every entry now exists (or is computed here): read them in order, which also logs their use
     return [store.get_or_run(kind, cfg, fn) for cfg in bar(cfgs, desc=f"{kind} runs")]

@@ -21,7 +21,15 @@ def estimate_seconds(cfg) -> float:
         return sum(estimate_seconds(c) for c in rounds(cfg))
     n = cfg.data.train_size or TRAIN_SIZES[cfg.data.name]
     per_image = CPU_SEC_PER_IMAGE.get(cfg.model.arch, 1 / 40) + HEAD_SEC_PER_IMAGE_PER_OUTPUT * cfg.model.out_dim
-    return cfg.epochs * n * per_image
+    return cfg.epochs * n * per_image * getattr(cfg, "k", 1)  # a peer group trains k networks
+
+
+def describe(cfg) -> str:
+    """One line per run: the fields a reader checks first, whichever kind of config it is."""
+    fields = [f"{cfg.model.arch}/{cfg.model.norm}"] + [
+        f"{name}={getattr(cfg, name)}" for name in ("seed", "k", "rule", "loss", "epochs", "alpha")
+        if hasattr(cfg, name)]
+    return " ".join(fields + [f"data={cfg.data.name}", f"out_dim={cfg.model.out_dim}"])
 
 
 def print_plan(names, profile: str) -> None:
@@ -37,6 +45,5 @@ def print_plan(names, profile: str) -> None:
         total += secs
         print(f"  {name}: {len(cfgs)} {kind} runs, ~{secs / 3600:.1f} CPU-hours")
         for c in (r for cfg in cfgs for r in rounds(cfg)):
-            print(f"    {c.model.arch}/{c.model.norm} seed={c.seed} data={c.data.name} epochs={c.epochs} "
-                  f"out_dim={c.model.out_dim} alpha={c.alpha}")
+            print(f"    {describe(c)}")
     print(f"total: ~{total / 3600:.1f} CPU-hours")
