@@ -10,8 +10,10 @@ import ast
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from .config import ConfigError, check_choice
@@ -81,9 +83,11 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
     executed.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     try:
-        pm.execute_notebook(jupytext.read(source(name)), str(executed), parameters={"profile": profile, **overrides},
-                            kernel_name=kernel, language="python", progress_bar=False, log_output=log_output,
-                            cwd=str(NOTEBOOKS), extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        with kernel_stderr_to(executed.with_suffix(".stderr.log"), enabled=not log_output):
+            pm.execute_notebook(jupytext.read(source(name)), str(executed),
+                                parameters={"profile": profile, **overrides}, kernel_name=kernel, language="python",
+                                progress_bar=False, log_output=log_output, cwd=str(NOTEBOOKS),
+                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
         produced = sorted(p for p in staging.iterdir() if p.suffix in (".png", ".pdf", ".csv"))
         if not produced:
             raise NotebookError(f"notebook {name} finished but saved no figure")
@@ -110,6 +114,28 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextmanager
+def kernel_stderr_to(path: Path, enabled=True):
+    """Send what the kernel process writes to stderr (asyncio shutdown noise, warnings) to a log file.
+
+    The kernel inherits file descriptor 2, so it is redirected for the duration of the run; our own
+    error message is printed after it is restored and stays one line.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "wb") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def remove_stale_staging() -> None:
