@@ -16,6 +16,23 @@ def tiny_cfg(**kw) -> DistillCfg:
     return DistillCfg(**base)
 
 
+def one_training_step(cfg: ModelCfg):
+    """One distillation step of a fresh student on its teacher, 2 random 32x32 images.
+
+    Returns (student, parameters before the step, loss, input batch).
+    """
+    from rtdlib import models
+    from rtdlib.distill import distill_loss
+    t, s = models.build(cfg, 3, seed=0).eval(), models.build(cfg, 3, seed=1)
+    x = torch.randn(2, 3, 32, 32)
+    opt = torch.optim.AdamW(s.parameters(), lr=1e-3)
+    before = [p.detach().clone() for p in s.parameters()]
+    loss = distill_loss(s(x), t(x).detach())[0]
+    loss.backward()
+    opt.step()
+    return s, before, loss, x
+
+
 @pytest.fixture
 def store(tmp_path):
     from rtdlib.store import Store

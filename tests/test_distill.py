@@ -3,9 +3,8 @@ import math
 import pytest
 import torch
 
-from conftest import TINY_MODEL, tiny_cfg
+from conftest import TINY_MODEL, one_training_step, tiny_cfg
 from rtdlib import distill as D
-from rtdlib import models
 from rtdlib.config import ModelCfg, replace
 from rtdlib.store import Store
 
@@ -99,15 +98,7 @@ PAPER_MODELS = [("resnet18", "batch"), ("resnet34", "batch"), ("resnet50", "batc
 
 @pytest.mark.parametrize("arch, norm", PAPER_MODELS)
 def test_paper_models_take_one_training_step(arch, norm):
-    cfg = ModelCfg(arch, norm, out_dim=2 ** 16)
-    t, s = models.build(cfg, 3, seed=0), models.build(cfg, 3, seed=1)
-    t.eval()
-    x = torch.randn(2, 3, 32, 32)
-    opt = torch.optim.AdamW(s.parameters(), lr=1e-3)
-    before = [p.detach().clone() for p in s.parameters()]
-    loss = D.distill_loss(s(x), t(x).detach())[0]
-    loss.backward()
-    opt.step()
+    s, before, loss, _ = one_training_step(ModelCfg(arch, norm, out_dim=2 ** 16))
     assert math.isfinite(loss.item()) and abs(loss.item() - math.log(2 ** 16)) < 0.01
     assert any(not torch.equal(a, b) for a, b in zip(before, s.parameters()))
     assert s.encoder.feature_dim == {"resnet50": 2048, "resnet20": 64, "resnet56": 64}.get(arch, 512)

@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from conftest import one_training_step
 from rtdlib import distill as D
 from rtdlib import models, sweeps
 from rtdlib.config import ConfigError, ModelCfg, config_hash
@@ -18,14 +19,7 @@ def encoder_params(arch, norm, in_channels=3):
 
 @pytest.mark.parametrize("arch", list(VIT_SIZES))
 def test_paper_vits_take_one_training_step(arch):
-    cfg = ModelCfg(arch, "layer", out_dim=2 ** 16)
-    t, s = models.build(cfg, 3, seed=0).eval(), models.build(cfg, 3, seed=1)
-    x = torch.randn(2, 3, 32, 32)
-    opt = torch.optim.AdamW(s.parameters(), lr=1e-3)
-    before = [p.detach().clone() for p in s.parameters()]
-    loss = D.distill_loss(s(x), t(x).detach())[0]
-    loss.backward()
-    opt.step()
+    s, before, loss, x = one_training_step(ModelCfg(arch, "layer", out_dim=2 ** 16))
     assert math.isfinite(loss.item()) and abs(loss.item() - math.log(2 ** 16)) < 0.01
     assert all(not torch.equal(a, b) for a, b in zip(before, s.parameters()))  # every parameter gets a gradient
     assert s.encoder.feature_dim == VIT_SIZES[arch][0] == s.features(x).shape[1]
