@@ -219,10 +219,13 @@ def step(group, anchors, x, cfg: PeersCfg, opt, teacher_of=None) -> torch.Tensor
     return torch.stack([loss.mean(), peer.mean(), anchor.mean(), d.mean()]).detach()
 
 
-def setup(cfg: PeersCfg, in_channels: int, device, fmt=torch.contiguous_format):
-    """(group, anchors, optimizer, initial networks) for a config; anchors are frozen, in eval mode."""
+def setup(cfg: PeersCfg, in_channels: int, device, fmt=torch.contiguous_format, states=None):
+    """(group, anchors, optimizer, initial networks) for a config; anchors are frozen, in eval mode.
+    `states` (one state dict per network, from a checkpoint) replaces the trained weights, not the inits."""
     nets = [build_net(cfg, in_channels, i).to(device, memory_format=fmt) for i in range(cfg.k)]
     inits = [copy.deepcopy(n).eval().requires_grad_(False) for n in nets]
+    for net, state in zip(nets, states or ()):
+        net.load_state_dict(state)
     group = make_group([n.train() for n in nets], cfg.path)
     anchors = None
     if cfg.consensus_weight < 1:
@@ -243,9 +246,14 @@ def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
     ds = data.load(cfg.data, device)
     cl = cfg.channels_last and device.type == "cpu" and cfg.path == "loop"
     fmt = torch.channels_last if cl else torch.contiguous_format
-    group, anchors, opt, inits = setup(cfg, ds.shape[0], device, fmt)
+    state = run.resume() if run else None
+    group, anchors, opt, inits = setup(cfg, ds.shape[0], device, fmt, state and state["nets"])
     gen = role_generator(cfg)
-    history = []
+    history, start = [], 1
+    if state:  # an interrupted run continues after its last finished epoch, bit for bit
+        opt.load_state_dict(state["opt"])
+        gen.set_state(state["roles"])
+        history, start = state["history"], state["epoch"] + 1
 
     def record(epoch, sums, n):
         row = dict(zip(("loss", "peer", "anchor", "disagreement"), (s / n for s in sums)), epoch=epoch)
@@ -254,7 +262,8 @@ def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
                                 f"loss={cfg.loss}); lower the learning rate")
         history.append(row)
 
-    for epoch in bar(range(1, cfg.epochs + 1), desc=f"peers k={cfg.k} {cfg.rule}/{cfg.loss} seed {cfg.seed}"):
+    for epoch in bar(range(start, cfg.epochs + 1), desc=f"peers k={cfg.k} {cfg.rule}/{cfg.loss} seed {cfg.seed}",
+                     initial=start - 1, total=cfg.epochs):
         sums = torch.zeros(4, dtype=torch.float64, device=device)
         idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, device)
         for idx in idxs:
@@ -262,6 +271,9 @@ def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
             teacher_of = draw_roles(cfg.k, gen) if cfg.rule == "random_roles" else None
             sums += step(group, anchors, x, cfg, opt, teacher_of).double()
         record(epoch, sums.tolist(), len(idxs))
+        if run:
+            run.checkpoint({"epoch": epoch, "nets": group.state_dicts(), "opt": opt.state_dict(),
+                            "roles": gen.get_state(), "history": history})
 
     finals = []
     for i, sd in enumerate(group.state_dicts()):

@@ -37,3 +37,26 @@ def one_training_step(cfg: ModelCfg):
 def store(tmp_path):
     from rtdlib.store import Store
     return Store(tmp_path / "results")
+
+
+def killed_then_resumed(root, kind, cfg, fn, monkeypatch, kill_epoch):
+    """Run `fn` in a fresh store, kill it once right after the checkpoint of `kill_epoch`, rerun it.
+
+    Returns (resumed result, epochs checkpointed in both runs): kill_epoch + the remaining epochs
+    when the rerun resumed, more when it started over.
+    """
+    from rtdlib import store as st
+    original, calls = st.Run.checkpoint, {"n": 0, "killed": False}
+
+    def dying_checkpoint(self, state):
+        original(self, state)
+        calls["n"] += 1
+        if state["epoch"] == kill_epoch and not calls["killed"]:
+            calls["killed"] = True
+            raise KeyboardInterrupt(f"simulated kill after epoch {kill_epoch}")
+
+    store = st.Store(root)
+    monkeypatch.setattr(st.Run, "checkpoint", dying_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        store.get_or_run(kind, cfg, fn)
+    return store.get_or_run(kind, cfg, fn), calls["n"]

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from conftest import TINY_MODEL, one_training_step, tiny_cfg
+from conftest import TINY_MODEL, killed_then_resumed, one_training_step, tiny_cfg
 from rtdlib import distill as D
 from rtdlib.config import ModelCfg, replace
 from rtdlib.store import Store
@@ -62,24 +62,8 @@ def test_probe_rows_skip_bnrecal_without_bn():
 def test_killed_run_resumes_to_identical_numbers(tmp_path, monkeypatch):
     cfg = tiny_cfg(epochs=3, probe_epochs=(0, 2, 3))
     clean = Store(tmp_path / "a").get_or_run("distill", cfg, D.distill)
-
-    calls = {"n": 0}
-    from rtdlib import store as st
-    original = st.Run.checkpoint
-
-    def dying_checkpoint(self, state):
-        original(self, state)
-        calls["n"] += 1
-        if state["epoch"] == 2:
-            raise KeyboardInterrupt("simulated kill after epoch 2")
-
-    monkeypatch.setattr(st.Run, "checkpoint", dying_checkpoint)
-    interrupted = Store(tmp_path / "b")
-    with pytest.raises(KeyboardInterrupt):
-        interrupted.get_or_run("distill", cfg, D.distill)
-    monkeypatch.setattr(st.Run, "checkpoint", original)
-    resumed = interrupted.get_or_run("distill", cfg, D.distill)
-    assert calls["n"] == 2
+    resumed, checkpoints = killed_then_resumed(tmp_path / "b", "distill", cfg, D.distill, monkeypatch, kill_epoch=2)
+    assert checkpoints == 3  # epochs 1, 2, then the rerun started at epoch 3
     assert resumed.metrics == clean.metrics
     assert all(torch.equal(resumed.load("student")[k], v) for k, v in clean.load("student").items())
 

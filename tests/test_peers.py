@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from conftest import TINY_MODEL
+from conftest import TINY_MODEL, killed_then_resumed
 from rtdlib import peers as P
 from rtdlib.config import ConfigError, DataCfg, ModelCfg, ProbeCfg
 
@@ -124,3 +124,15 @@ def test_tiny_end_to_end_run_probes_every_network(store):
     assert all(0 <= p["acc"] <= 1 for p in probes) and max(p["acc"] for p in probes) > 0.5  # digits: far above chance
     saved = r.load("peers")
     assert len(saved) == 2 and not torch.equal(saved[0]["encoder.body.0.weight"], saved[1]["encoder.body.0.weight"])
+
+
+@pytest.mark.parametrize("path", ["batched", "loop"])
+def test_killed_run_resumes_to_identical_numbers(tmp_path, monkeypatch, path):
+    from rtdlib.store import Store
+    c = cfg(k=4, rule="random_roles", consensus_weight=0.5, epochs=3, path=path)  # roles, anchors, Adam, BN
+    clean = Store(tmp_path / "a").get_or_run("peers", c, P.train_peers)
+    resumed, checkpoints = killed_then_resumed(tmp_path / "b", "peers", c, P.train_peers, monkeypatch, kill_epoch=2)
+    assert checkpoints == 3  # epochs 1, 2, then the rerun started at epoch 3
+    assert resumed.metrics == clean.metrics
+    for a, b in zip(resumed.load("peers"), clean.load("peers")):
+        assert all(torch.equal(a[k], v) for k, v in b.items())
