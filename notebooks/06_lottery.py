@@ -55,9 +55,8 @@ P
 
 # %%
 students = run_all("distill", sweeps.students(P))
-lines_cfgs = sweeps.lottery(P)
-dense = run_all("supervised", list(dict.fromkeys(c.train for c in lines_cfgs)))
-lines = run_all("lottery", lines_cfgs)
+dense = run_all("supervised", sweeps.lottery_dense(P))
+lines = run_all("lottery", sweeps.lottery(P))
 df = tidy.frame(lines, "rounds", keys=("train.start", "rewind_epoch", "train.distill.seed"))
 df["line"] = np.where(df.start == "student", "θ*_S", "θ_S") + ", ℓ = " + df.rewind_epoch.astype(str)
 df["remaining (%)"] = df.remaining * 100

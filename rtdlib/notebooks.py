@@ -67,8 +67,8 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
         raise ConfigError(f"unknown parameter(s) {unknown} of notebook {name}; allowed: {', '.join(sorted(allowed))}")
     if name in PROFILES[profile]:  # check names, types and values before a kernel starts
         P = settings(name, profile, **overrides)
-        if name in SWEEPS:
-            SWEEPS[name][1](P)
+        for _, make in SWEEPS.get(name, ()):
+            make(P)
     out_dir = FIGURES / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_staging()

@@ -7,29 +7,72 @@ from .sweeps import SWEEPS
 # seconds per training image on this project's 2-core CPU (DESIGN.md measurements), by encoder at 32x32
 CPU_SEC_PER_IMAGE = {"small_vgg": 1 / 1000, "small_resnet": 1 / 1000, "vgg11": 1 / 130, "resnet18": 1 / 40}
 HEAD_SEC_PER_IMAGE_PER_OUTPUT = 2.3e-3 / 2 ** 16  # the last layer's share, linear in m
+FORWARD_SHARE = 1 / 3  # an evaluation pass costs about a third of a training step
 TRAIN_SIZES = {"digits": 1297, "fashion-mnist": 60_000, "cifar10": 50_000, "cifar100": 50_000,
                "stl10": 5_000, "tiny-imagenet": 100_000}
+TEST_SIZES = {"digits": 500, "fashion-mnist": 10_000, "cifar10": 10_000, "cifar100": 10_000,
+              "stl10": 8_000, "tiny-imagenet": 10_000}
 
 
-def rounds(cfg) -> list:
-    """The distillation runs a config stands for (a restart config holds two rounds)."""
-    return [cfg.first, cfg.second] if hasattr(cfg, "second") else [cfg]
+def part_of(cfg, name: str):
+    """cfg.<name> of any run config, looked up through the configs it wraps (distill, train, first)."""
+    for path in ((), ("distill",), ("train",), ("train", "distill"), ("first",)):
+        obj = cfg
+        for step in path:
+            obj = getattr(obj, step, None)
+        if getattr(obj, name, None) is not None:
+            return getattr(obj, name)
+    raise TypeError(f"no {name} in {type(cfg).__name__}")
 
 
-def estimate_seconds(cfg) -> float:
-    if hasattr(cfg, "second"):
-        return sum(estimate_seconds(c) for c in rounds(cfg))
-    n = cfg.data.train_size or TRAIN_SIZES[cfg.data.name]
-    per_image = CPU_SEC_PER_IMAGE.get(cfg.model.arch, 1 / 40) + HEAD_SEC_PER_IMAGE_PER_OUTPUT * cfg.model.out_dim
-    return cfg.epochs * n * per_image * getattr(cfg, "k", 1)  # a peer group trains k networks
+def per_image(cfg, head: bool = True) -> float:
+    """Training seconds per image; supervised runs (and MSE peers) use the encoder without the head."""
+    model = part_of(cfg, "model")
+    return CPU_SEC_PER_IMAGE.get(model.arch, 1 / 40) + head * HEAD_SEC_PER_IMAGE_PER_OUTPUT * model.out_dim
+
+
+def estimate_seconds(kind: str, cfg) -> float:
+    """Training images seen x seconds per image; evaluation passes at FORWARD_SHARE of that."""
+    d = part_of(cfg, "data")
+    n = d.train_size or TRAIN_SIZES[d.name]
+    test = d.test_size or TEST_SIZES[d.name]
+    if kind == "restart":
+        return estimate_seconds("distill", cfg.first) + estimate_seconds("distill", cfg.second)
+    if kind in ("distill", "peers"):  # a peer group trains k networks
+        return cfg.epochs * n * per_image(cfg, getattr(cfg, "loss", "ce") == "ce") * getattr(cfg, "k", 1)
+    if kind == "supervised":
+        return cfg.epochs * n * per_image(cfg, head=False)
+    if kind == "lottery":  # every round retrains from the rewind point
+        return cfg.rounds * (cfg.train.epochs - cfg.rewind_epoch) * n * per_image(cfg, head=False)
+    if kind == "connectivity":  # every pair x gamma: BN re-estimation and a test pass
+        pairs = len(cfg.orders) * (len(cfg.orders) - 1) // 2
+        return pairs * cfg.gammas * ((cfg.recal_size or n) + test) * per_image(cfg, head=False) * FORWARD_SHARE
+    if kind == "landscape":  # every grid point: the loss subset and the probe features
+        points = cfg.resolution ** 2 * len(cfg.stack)
+        return points * (cfg.eval_size + cfg.probe_train + cfg.probe_test) * per_image(cfg) * FORWARD_SHARE
+    raise ValueError(f"no cost model for result kind {kind!r}")
 
 
 def describe(cfg) -> str:
     """One line per run: the fields a reader checks first, whichever kind of config it is."""
-    fields = [f"{cfg.model.arch}/{cfg.model.norm}"] + [
-        f"{name}={getattr(cfg, name)}" for name in ("seed", "k", "rule", "loss", "epochs", "alpha")
-        if hasattr(cfg, name)]
-    return " ".join(fields + [f"data={cfg.data.name}", f"out_dim={cfg.model.out_dim}"])
+    model = part_of(cfg, "model")
+    train = getattr(cfg, "train", cfg)  # lottery and connectivity wrap a supervised run
+    fields = [f"{model.arch}/{model.norm}"]
+    if hasattr(train, "start"):  # a supervised run: its start point's seed; its own seed is the data order
+        fields.append(f"start={train.start} seed={train.distill.seed} order={train.seed}")
+    fields += [f"{name}={getattr(cfg, name)}" for name in
+               ("seed", "k", "rule", "loss", "epochs", "alpha", "rewind_epoch", "rounds", "orders", "view", "coords",
+                "resolution") if hasattr(cfg, name) and not (name == "seed" and hasattr(train, "start"))]
+    return " ".join(fields + [f"data={part_of(cfg, 'data').name}", f"out_dim={model.out_dim}"])
+
+
+def rounds(cfg) -> list:
+    """The runs a config stands for (a restart config holds two distillation rounds)."""
+    return [cfg.first, cfg.second] if hasattr(cfg, "second") else [cfg]
+
+
+def hours(secs: float) -> str:
+    return f"~{secs / 3600:.1f} CPU-hours" if secs >= 3600 else f"~{secs / 60:.1f} CPU-minutes"
 
 
 def print_plan(names, profile: str) -> None:
@@ -39,11 +82,12 @@ def print_plan(names, profile: str) -> None:
         if name not in SWEEPS or name not in PROFILES[profile]:
             print(f"  {name}: no plan registered")
             continue
-        kind, make = SWEEPS[name]
-        cfgs = make(PROFILES[profile][name])
-        secs = sum(estimate_seconds(c) for c in cfgs)
-        total += secs
-        print(f"  {name}: {len(cfgs)} {kind} runs, ~{secs / 3600:.1f} CPU-hours")
-        for c in (r for cfg in cfgs for r in rounds(cfg)):
-            print(f"    {describe(c)}")
-    print(f"total: ~{total / 3600:.1f} CPU-hours")
+        P = PROFILES[profile][name]
+        for kind, make in SWEEPS[name]:
+            cfgs = make(P)
+            secs = sum(estimate_seconds(kind, c) for c in cfgs)
+            total += secs
+            print(f"  {name}: {len(cfgs)} {kind} runs, {hours(secs)}")
+            for c in (r for cfg in cfgs for r in rounds(cfg)):
+                print(f"    {describe(c)}")
+    print(f"total: {hours(total)} (entries shared between notebooks are counted once per notebook)")

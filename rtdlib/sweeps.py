@@ -236,11 +236,25 @@ def peer_consensus(P):
 
 
 
-SWEEPS = {"01_student_vs_teacher": ("distill", student_vs_teacher),
-          "02_locality": ("distill", locality),
-          "03_data_dependence": ("distill", lambda P: data_size(P) + transfer(P)),
-          "04_ablations": ("distill", ablations),
-          "05_landscapes": ("distill", landscape_distills),
-          "08_peer_consensus": ("peers", peer_consensus),
-          "09_architectures": ("distill", architectures),
-          "10_restart": ("restart", restart)}
+def landscapes(P) -> list:
+    return list(landscape_grids(P).values())
+
+
+def lottery_dense(P) -> list:
+    """The dense supervised runs the IMP lines of Fig. 8 start from (one per start x seed)."""
+    return list(dict.fromkeys(c.train for c in lottery(P)))
+
+
+# notebook -> its stages, in order: (result kind, the configs of that kind it needs); a notebook may
+# read later stages' inputs from earlier ones (e.g. IMP from the dense supervised runs)
+SWEEPS = {"01_student_vs_teacher": (("distill", student_vs_teacher),),
+          "02_locality": (("distill", locality),),
+          "03_data_dependence": (("distill", lambda P: data_size(P) + transfer(P)),),
+          "04_ablations": (("distill", ablations),),
+          "05_landscapes": (("distill", landscape_distills), ("landscape", landscapes)),
+          "06_lottery": (("distill", students), ("supervised", lottery_dense), ("lottery", lottery)),
+          "07_mode_connectivity": (("distill", students), ("supervised", connectivity_runs),
+                                   ("connectivity", connectivity)),
+          "08_peer_consensus": (("peers", peer_consensus),),
+          "09_architectures": (("distill", architectures),),
+          "10_restart": (("restart", restart),)}
