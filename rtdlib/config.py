@@ -18,6 +18,7 @@ HEAD_PARTS = ("wn1", "lin1", "fn1", "wn2", "lin2", "fn2")
 PAPER_HEAD_PARTS = ("lin1", "fn1", "wn2", "lin2")  # DESIGN.md: linear -> l2 norm -> weight-normed linear
 # "_bnrecal": the same network with BN running statistics re-estimated on the probe's train images
 PROBE_NETS = ("input", "teacher", "student", "teacher_bnrecal", "student_bnrecal")
+PRECISIONS = ("fp32", "bf16")
 
 
 class ConfigError(ValueError):
@@ -36,6 +37,12 @@ def check_range(what: str, value, lo, hi, *, lo_open=False, hi_open=False) -> No
     if bad:
         interval = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
         raise ConfigError(f"{what} = {value!r} is outside {interval}")
+
+
+def added(default):
+    """A setting introduced after results were stored: at its default it stays out of the hash, so
+    existing store entries (which ran with that default) keep their names."""
+    return field(default=default, metadata={"hash_omits_default": True})
 
 
 @dataclass(frozen=True)
@@ -112,8 +119,10 @@ class DistillCfg:
     probe_data: DataCfg | None = None  # None: the clean version of `data` (transfer: another dataset)
     probe_nets: tuple[str, ...] = PROBE_NETS
     channels_last: bool = True
+    precision: str = added("fp32")     # "bf16": the training step under bf16 autocast (probes stay fp32)
 
     def __post_init__(self):
+        check_choice("precision", self.precision, PRECISIONS)
         check_range("alpha", self.alpha, 0.0, 1.0)
         check_range("epochs", self.epochs, 0, 100_000)
         check_range("batch_size", self.batch_size, 1, 1 << 20)
@@ -177,8 +186,16 @@ def canonical_json(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def hashed_dict(cfg):
+    """to_dict without the `added` settings that are at their defaults (recursively)."""
+    if not dataclasses.is_dataclass(cfg):
+        return cfg
+    return {f.name: hashed_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
+            if not (f.metadata.get("hash_omits_default") and getattr(cfg, f.name) == f.default)}
+
+
 def config_hash(kind: str, cfg) -> str:
-    payload = {"kind": kind, "schema": SCHEMA_VERSION, "config": to_dict(cfg)}
+    payload = {"kind": kind, "schema": SCHEMA_VERSION, "config": hashed_dict(cfg)}
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:16]
 
 

@@ -135,9 +135,11 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
         idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, device)
         for idx in idxs:
             x = batch(idx)
-            with torch.no_grad():
-                t_logits = teacher(x)
-            ce, kl, ent = distill_loss(student(x), t_logits, cfg.tau_student, cfg.tau_teacher)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                with torch.no_grad():
+                    t_logits = teacher(x)
+                s_logits = student(x)
+            ce, kl, ent = distill_loss(s_logits.float(), t_logits.float(), cfg.tau_student, cfg.tau_teacher)
             opt.zero_grad(set_to_none=True)
             ce.backward()
             opt.step()

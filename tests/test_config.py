@@ -12,6 +12,17 @@ def test_hash_is_stable_and_sensitive():
     assert config_hash("distill", a) != config_hash("other", a)
 
 
+def test_settings_added_later_keep_old_hashes_at_their_default():
+    import hashlib
+    import json
+    a = DistillCfg()
+    legacy = {k: v for k, v in to_dict(a).items() if k != "precision"}  # the config as stored before the field
+    payload = json.dumps({"kind": "distill", "schema": 1, "config": legacy}, sort_keys=True, separators=(",", ":"))
+    assert config_hash("distill", a) == hashlib.sha256(payload.encode()).hexdigest()[:16]
+    assert config_hash("distill", replace(a, precision="bf16")) != config_hash("distill", a)
+    assert to_dict(a)["precision"] == "fp32"  # still recorded in the stored config
+
+
 def test_round_trip_through_dict():
     cfg = DistillCfg(model=ModelCfg("resnet20", "group"), probe_data=DataCfg("fashion-mnist"), alpha=0.3)
     assert from_dict(DistillCfg, to_dict(cfg)) == cfg
@@ -26,6 +37,7 @@ def test_round_trip_through_dict():
     (lambda: ModelCfg(head_parts=("lin1", "fn9")), "unknown head part 'fn9'"),
     (lambda: DataCfg(name="imagenet-22k"), "unknown dataset 'imagenet-22k'; allowed: .*fashion-mnist"),
     (lambda: DistillCfg(epochs=2, probe_epochs=(0, 5)), "probe epoch = 5 is outside"),
+    (lambda: DistillCfg(precision="fp16"), "unknown precision 'fp16'; allowed: fp32, bf16"),
     (lambda: from_dict(DistillCfg, {"alpah": 0.1}), "unknown DistillCfg setting"),
     (lambda: settings("01_student_vs_teacher", "huge"), "unknown profile 'huge'"),
     (lambda: settings("01_student_vs_teacher", "smoke", epocs=3), "unknown parameter 'epocs'"),

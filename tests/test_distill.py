@@ -68,6 +68,14 @@ def test_killed_run_resumes_to_identical_numbers(tmp_path, monkeypatch):
     assert all(torch.equal(resumed.load("student")[k], v) for k, v in clean.load("student").items())
 
 
+def test_bf16_autocast_trains_a_different_but_close_student():
+    cfg = tiny_cfg(epochs=1, probe_epochs=(1,), probe_nets=("student",))
+    fp32, bf16 = (D.distill(replace(cfg, precision=p), device="cpu") for p in ("fp32", "bf16"))
+    l32, l16 = fp32["history"][-1]["loss"], bf16["history"][-1]["loss"]
+    assert l32 != l16 and abs(l32 - l16) < 0.05 * l32  # rounded matmuls, same optimization
+    assert fp32["history"][0] == bf16["history"][0]  # epoch 0 is measured before any bf16 step
+
+
 def test_non_finite_loss_stops_with_a_clear_error(monkeypatch):
     monkeypatch.setattr(D, "distill_loss", lambda s, t, a, b: tuple(x * float("nan") for x in
                                                                       (s.sum(), s.sum(), s.sum())))
