@@ -67,13 +67,19 @@ def run_all(kind: str, cfgs, store: Store | None = None, workers: int | None = N
     workers = default_workers() if workers is None else workers
     if not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers = {workers!r} must be a positive integer")
-    missing = list({store.path(kind, c): c for c in cfgs if store.get(kind, c) is None}.values())
+    found = [store.get(kind, c) for c in cfgs]  # each entry's checksums are verified once, here
+    missing = list({store.path(kind, c): c for c, r in zip(cfgs, found) if r is None}.values())
     if missing and executor_name() == "slurm":
         compute_on_cluster(kind, missing, store)
     elif workers > 1 and missing:  # even one entry: its numbers must not depend on what was cached
         compute_in_pool(kind, missing, store, min(workers, len(missing)))
-    # every entry now exists (or is computed here): read them in order, which also logs their use
-    return [store.get_or_run(kind, cfg, fn) for cfg in bar(cfgs, desc=f"{kind} runs")]
+    # what was missing now exists (or is computed here); the runner's manifest logs every entry used
+    out = []
+    for cfg, result in zip(cfgs, bar(found, desc=f"{kind} runs")):
+        if result:
+            store.log_use(result, computed=False)
+        out.append(result or store.get_or_run(kind, cfg, fn))
+    return out
 
 
 def executor_name() -> str:

@@ -160,11 +160,16 @@ class Store:
     def get_or_run(self, kind: str, cfg, fn) -> Result:
         """Return the stored result for cfg, computing `fn(cfg, run) -> metrics dict` if needed."""
         result, computed = self._get_or_run(kind, cfg, fn)
-        used_log = os.environ.get("RTD_USED_LOG")  # set by the notebook runner for the manifest
+        self.log_use(result, computed)
+        return result
+
+    @staticmethod
+    def log_use(result: Result, computed: bool) -> None:
+        """Append "kind/hash computed|cached" to RTD_USED_LOG (set by the notebook runner for the manifest)."""
+        used_log = os.environ.get("RTD_USED_LOG")
         if used_log:
             with open(used_log, "a") as f:
-                f.write(f"{kind}/{result.hash} {'computed' if computed else 'cached'}\n")
-        return result
+                f.write(f"{result.kind}/{result.hash} {'computed' if computed else 'cached'}\n")
 
     def _get_or_run(self, kind: str, cfg, fn) -> tuple[Result, bool]:
         path = self.path(kind, cfg)
