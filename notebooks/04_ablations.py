@@ -205,16 +205,34 @@ lines.append(f"- **Norm layers (Fig. 11).** " + "; ".join(norm_rows)
              + f". The student beats its own teacher with {wins} of {len(norms)} norm layers (the paper: the effect "
              "occurs with batch-independent norms too, and without norm layers it converges more slowly).")
 h = {v: pct("head", v) for v in labels}
-best = max(h, key=h.get)
 authors = [v for v, parts, code in P["head_variants"] if code]
+
+
+def per_seed(variant):
+    """Final student linear-probe accuracy (%) of one head variant, indexed by (model, seed) for pairing."""
+    d = lin[(lin.study == "head") & (lin.net == "student") & (lin.variant == variant) & (lin.epoch == last)]
+    return d.set_index(["model", "seed"])["acc"] * 100
+
+
+head_tests = pd.DataFrame([{"variant": v, **stats.paired_test(per_seed(ref_parts), per_seed(v).reindex(
+    per_seed(ref_parts).index))} for v in labels if v != ref_parts])
+plotting.save_table(head_tests, "table_fig12_head_tests", profile)
+significant = head_tests[head_tests.p_t < 0.05]
+paper_better = list(significant.variant[significant.mean_diff > 0])
+paper_worse = list(significant.variant[significant.mean_diff < 0])
+tied = [v for v in head_tests.variant if v not in paper_better + paper_worse]
 txt = (f"- **l2-bottleneck (Fig. 12).** " + ", ".join(f"{v}: {a:.1f}%" for v, a in h.items())
-       + f". The best variant here is *{best}*" + (" as in the paper (the default head is the most performant)."
-                                                  if best == ref_parts else f"; the paper found its default head best, "
-                                                  f"which this run does **not** reproduce (paper head {h[ref_parts]:.1f}%).")
-       )
+       + f". Paired over {len(per_seed(ref_parts))} (model, seed) pairs, the paper's head *{ref_parts}* is "
+       + f"significantly better (paired t, p < 0.05) than {', '.join(paper_better) or 'no variant'}, "
+       + f"significantly worse than {', '.join(paper_worse) or 'no variant'}, and not distinguishable from "
+       + f"{', '.join(tied) or 'no variant'} (table_fig12_head_tests.csv). The paper found its default head the "
+       + ("most performant; this run is consistent with that." if not paper_worse and not tied else
+          "most performant; this run does **not** show that." if paper_worse else
+          "most performant; this run cannot separate it from the variants above at this number of seeds."))
 if authors:
     a = authors[0]
+    p_a = head_tests.set_index("variant").loc[a, "p_t"]
     txt += (f" The authors' public code (last-layer weight normalization not applied) reaches {h[a]:.1f}% "
-            f"vs {h[ref_parts]:.1f}% for the paper's head ({h[a] - h[ref_parts]:+.1f} points).")
+            f"vs {h[ref_parts]:.1f}% for the paper's head ({h[a] - h[ref_parts]:+.1f} points, paired t p = {p_a:.2g}).")
 lines.append(txt)
 display(Markdown("\n".join(lines)))
