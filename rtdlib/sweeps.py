@@ -26,23 +26,30 @@ def arch_triple(entry) -> tuple[str, str, int]:
     return tuple(entry)
 
 
+def distill_run(P, arch, norm, width, seed, **changes) -> DistillCfg:
+    """One distillation run of a notebook: the profile's data, head, locality and optimizer, changed by
+    `changes`. Every notebook builds its runs here, so equal settings always give equal store entries."""
+    base = dict(data=data_cfg(P), model=ModelCfg(arch, norm, width, **P["head"]), epochs=P["epochs"],
+                batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P))
+    if "alpha" in P:
+        base["alpha"] = P["alpha"]
+    return DistillCfg(**(base | changes))
+
+
 def student_vs_teacher(P) -> list[DistillCfg]:
     """Fig. 1 / Tables 1 and 3: every architecture x seed, student close to its teacher."""
     require(P, "seeds"), require(P, "archs")
-    return [DistillCfg(data=data_cfg(P), model=replace(ModelCfg(arch, norm, width), **P["head"]), alpha=P["alpha"],
-                       epochs=P["epochs"], batch_size=P["batch_size"], lr=P["lr"], seed=seed,
-                       probe_epochs=probe_epochs(P))
+    return [distill_run(P, arch, norm, width, seed)
             for arch, norm, width in map(arch_triple, P["archs"]) for seed in P["seeds"]]
 
 
 BASELINE_NETS = ("input", "teacher", "teacher_bnrecal")  # the BN-recalibrated teacher: BN nets only
 
 
-def _distill_cfg(P, model: ModelCfg, seed: int, baselines=True) -> DistillCfg:
-    return DistillCfg(data=data_cfg(P), model=model, alpha=P["alpha"], epochs=P["epochs"],
-                      batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P),
-                      probe=ProbeCfg(low_label=P["low_label"]),
-                      probe_nets=(*BASELINE_NETS, "student") if baselines else ("student",))
+def with_baselines(P, arch, norm, width, seed, **changes) -> DistillCfg:
+    """A run that also probes the input and the (BN-recalibrated) teacher, with the profile's low-label probe."""
+    return distill_run(P, arch, norm, width, seed, probe=ProbeCfg(low_label=P["low_label"]),
+                       probe_nets=(*BASELINE_NETS, "student"), **changes)
 
 
 def ablation_variants(P) -> list[tuple[str, str, DistillCfg]]:
@@ -59,8 +66,7 @@ def ablation_variants(P) -> list[tuple[str, str, DistillCfg]]:
         base = ModelCfg(arch, norm, width, **P["head"])
         for seed in P["seeds"]:
             def add(study, label, **change):
-                model = replace(base, **change)
-                out.append((study, label, _distill_cfg(P, model, seed)))
+                out.append((study, label, with_baselines(P, arch, norm, width, seed, model=replace(base, **change))))
             for m in P["out_dims"]:
                 add("output_dim", str(m), out_dim=m)
             for n in P["norms"]:
@@ -76,20 +82,12 @@ def ablations(P) -> list[DistillCfg]:
 
 def architectures(P) -> list[DistillCfg]:
     """Table 5: every encoder x seed, probed at the start and the end of distillation."""
-    return [_distill_cfg(P, ModelCfg(arch, norm, width, **P["head"]), seed)
-            for arch, norm, width in P["archs"] for seed in P["seeds"]]
-
-
-def _distill(P, arch, norm, width, seed, **kw) -> DistillCfg:
-    """One run of a notebook's sweep: the profile's data, head and optimizer, changed by `kw`."""
-    base = dict(data=data_cfg(P), model=ModelCfg(arch, norm, width, **P["head"]), epochs=P["epochs"],
-                batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P))
-    return DistillCfg(**(base | kw))
+    return [with_baselines(P, arch, norm, width, seed) for arch, norm, width in P["archs"] for seed in P["seeds"]]
 
 
 def locality(P) -> list[DistillCfg]:
     """Figs. 3 and 17: every architecture x locality alpha x seed."""
-    return [_distill(P, arch, norm, width, seed, alpha=alpha)
+    return [distill_run(P, arch, norm, width, seed, alpha=alpha)
             for arch, norm, width in P["archs"] for alpha in P["alphas"] for seed in P["seeds"]]
 
 
@@ -102,16 +100,16 @@ def data_size(P) -> list[DistillCfg]:
     for n in P["sizes"]:
         epochs = -(-P["steps"] // max(1, n // P["batch_size"]))  # ceil: at least `steps` updates
         for noise in (False, True):
-            out += [_distill(P, arch, norm, width, seed, epochs=epochs, probe_epochs=(epochs,), probe_data=probe,
-                             data=DataCfg(P["dataset"], n, P["test_size"], P["image_size"], noise=noise))
+            out += [distill_run(P, arch, norm, width, seed, epochs=epochs, probe_epochs=(epochs,), probe_data=probe,
+                                data=DataCfg(P["dataset"], n, P["test_size"], P["image_size"], noise=noise))
                     for seed in P["seeds"]]
     return out
 
 
 def transfer(P) -> list[DistillCfg]:
     """Tables 2 and 4: distil on a source dataset, probe teacher and student on a target dataset."""
-    return [_distill(P, arch, norm, width, seed, data=DataCfg(src, P["train_size"], P["test_size"], P["image_size"]),
-                     probe_data=DataCfg(dst, P["probe_train_size"], P["test_size"], P["image_size"]))
+    return [distill_run(P, arch, norm, width, seed, data=DataCfg(src, P["train_size"], P["test_size"], P["image_size"]),
+                        probe_data=DataCfg(dst, P["probe_train_size"], P["test_size"], P["image_size"]))
             for src, dst in P["transfer_pairs"] for arch, norm, width in P["transfer_archs"] for seed in P["seeds"]]
 
 
@@ -121,9 +119,9 @@ def restart(P):
     out = []
     for arch, norm, width in P["archs"]:
         for seed in P["seeds"]:
-            first = _distill(P, arch, norm, width, seed, alpha=P["alpha"])
-            second = _distill(P, arch, norm, width, seed, alpha=P["alpha"], epochs=P["epochs2"],
-                              probe_epochs=tuple(e for e in P["probe_epochs2"] if e <= P["epochs2"]) + (P["epochs2"],))
+            first = distill_run(P, arch, norm, width, seed)
+            second = distill_run(P, arch, norm, width, seed, epochs=P["epochs2"],
+                                 probe_epochs=tuple(e for e in P["probe_epochs2"] if e <= P["epochs2"]) + (P["epochs2"],))
             out.append(RestartCfg(first, second))
     return out
 
@@ -132,12 +130,10 @@ def restart(P):
 
 def students(P) -> list[DistillCfg]:
     """The random-teacher distillations whose init theta_S and student theta*_S are the start points."""
-    from .config import ProbeCfg
-    data = DataCfg(P["dataset"], P["distill_train_size"], P["distill_test_size"], P["image_size"])
-    return [DistillCfg(data=data, model=ModelCfg(*P["arch"], **P["head"]), alpha=P["alpha"], epochs=P["distill_epochs"],
-                       batch_size=P["batch_size"], lr=P["distill_lr"], seed=seed, probe_epochs=(P["distill_epochs"],),
-                       probe_nets=("teacher", "student"), probe=ProbeCfg(low_label=None))
-            for seed in P["seeds"]]
+    distill_part = P | {"train_size": P["distill_train_size"], "test_size": P["distill_test_size"],
+                        "epochs": P["distill_epochs"], "lr": P["distill_lr"], "probe_epochs": [P["distill_epochs"]]}
+    return [distill_run(distill_part, *P["arch"], seed, probe_nets=("teacher", "student"),
+                        probe=ProbeCfg(low_label=None)) for seed in P["seeds"]]
 
 
 def supervised_runs(P, start: str, distill: DistillCfg, order: int = 0, save_epochs=()):
@@ -176,10 +172,7 @@ def landscape_grids(P) -> dict:
     from dataclasses import replace
 
     from .landscape import LandscapeCfg
-    arch, norm, width = P["arch"]
-    endpoint = DistillCfg(data=data_cfg(P), model=ModelCfg(arch, norm, width, **P["head"]), alpha=P["alpha"],
-                          epochs=P["epochs"], batch_size=P["batch_size"], lr=P["lr"], seed=P["seed"],
-                          probe_epochs=probe_epochs(P), probe_nets=tuple(P["probe_nets"]))
+    endpoint = distill_run(P, *P["arch"], P["seed"], probe_nets=tuple(P["probe_nets"]))
     base = LandscapeCfg(distill=endpoint, local_alpha=P["alpha"], resolution=P["resolution"], margin=P["margin"],
                         bn=P["bn"], eval_size=P["eval_size"], probe_train=P["probe_train"],
                         probe_test=P["probe_test"], linear_steps=P["linear_steps"], batched=P["batched"],
@@ -224,7 +217,6 @@ def peer_controls(settings) -> list[dict]:
 
 def peer_consensus(P):
     """Every consensus setting and control x seed; the base control also probes input and untrained nets."""
-    from .config import ProbeCfg
     from .peers import PeersCfg
     settings = peer_settings(P)
     controls = peer_controls(settings)
