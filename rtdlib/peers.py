@@ -40,7 +40,7 @@ from .progress import bar
 
 RULES = ("mean", "random_roles", "none")
 LOSSES = ("ce", "mse")
-PATHS = ("batched", "loop")
+PATHS = ("auto", "batched", "loop")
 SEED_STRIDE = 1000  # network i of group seed s is initialized from seed SEED_STRIDE * s + i
 ROLE_SEED = 7919    # offset of the role generator's seed from the group seed
 
@@ -60,7 +60,7 @@ class PeersCfg:
     seed: int = 0
     baselines: bool = False            # also probe the input and every untrained network (plain, BN recalibrated)
     probe: ProbeCfg = field(default_factory=ProbeCfg)
-    path: str = "batched"              # "batched" (torch.func vmap) or "loop": the same step either way
+    path: str = "auto"                 # "batched" (torch.func vmap), "loop" (the same step), or "auto"
     channels_last: bool = True
 
     def __post_init__(self):
@@ -192,6 +192,16 @@ class BatchedGroup:
         return [{k: both[k][i].detach().clone() for k in self.names} for i in range(len(both[self.names[0]]))]
 
 
+def resolve_path(cfg: PeersCfg, device) -> str:
+    """"auto" picks the batched path where bench/peers.py measured it faster on this CPU (groups of 4 or
+    more small nets: 1.7-1.9x; K = 2 and ResNet18 ran at 0.6-0.9x of the loop), and on CUDA, where one
+    vmapped kernel per layer replaces K small ones (not measured here: no GPU)."""
+    if cfg.path != "auto":
+        return cfg.path
+    small = cfg.model.arch.startswith("small_")
+    return "batched" if torch.device(device).type == "cuda" or (cfg.k >= 4 and small) else "loop"
+
+
 def make_group(nets, path: str):
     check_group(nets)
     return BatchedGroup(nets) if path == "batched" else LoopGroup(nets)
@@ -226,10 +236,11 @@ def setup(cfg: PeersCfg, in_channels: int, device, fmt=torch.contiguous_format, 
     inits = [copy.deepcopy(n).eval().requires_grad_(False) for n in nets]
     for net, state in zip(nets, states or ()):
         net.load_state_dict(state)
-    group = make_group([n.train() for n in nets], cfg.path)
+    path = resolve_path(cfg, device)
+    group = make_group([n.train() for n in nets], path)
     anchors = None
     if cfg.consensus_weight < 1:
-        anchors = make_group([copy.deepcopy(n) for n in inits], cfg.path).train(False)
+        anchors = make_group([copy.deepcopy(n) for n in inits], path).train(False)
         for p in anchors.parameters():
             p.requires_grad_(False)
     opt = torch.optim.AdamW(group.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -244,7 +255,8 @@ def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
     """Train a group by peer consensus (or the control) and probe every network; returns history and probes."""
     device = torch.device(device or default_device())
     ds = data.load(cfg.data, device)
-    cl = cfg.channels_last and device.type == "cpu" and cfg.path == "loop"
+    path = resolve_path(cfg, device)
+    cl = cfg.channels_last and device.type == "cpu" and path == "loop"
     fmt = torch.channels_last if cl else torch.contiguous_format
     state = run.resume() if run else None
     group, anchors, opt, inits = setup(cfg, ds.shape[0], device, fmt, state and state["nets"])
@@ -297,4 +309,4 @@ def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
             if models.has_batchnorm(net):
                 add("init_bnrecal", i, prober("init_bnrecal", net))
     steps = len(data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1))
-    return {"history": history, "probes": probes, "steps_per_epoch": steps}
+    return {"history": history, "probes": probes, "steps_per_epoch": steps, "path": path}

@@ -55,7 +55,7 @@ def test_batched_and_loop_compute_the_same_steps(rule, loss, weight):
     c = cfg(rule=rule, loss=loss, consensus_weight=weight)
     x = torch.randn(3, 16, 1, 8, 8) * 2 + 1  # BN batch statistics differ clearly from the initial ones
     runs = {}
-    for path in P.PATHS:
+    for path in ("batched", "loop"):
         group, anchors, opt, _ = P.setup(P.PeersCfg(**{**c.__dict__, "path": path}), 1, "cpu")
         gen = P.role_generator(c)
         losses, first = [], None
@@ -79,6 +79,16 @@ def test_batched_and_loop_compute_the_same_steps(rule, loss, weight):
         assert sl[i]["encoder.body.1.num_batches_tracked"].item() == 3
         assert sb[i]["encoder.body.1.num_batches_tracked"].item() == 3
         assert torch.allclose(sb[i]["encoder.body.1.running_var"], sl[i]["encoder.body.1.running_var"], rtol=1e-5)
+
+
+def test_auto_path_batches_only_where_it_was_measured_faster():
+    from rtdlib.config import replace
+    small = cfg(k=4)
+    assert P.resolve_path(small, "cpu") == "batched"
+    assert P.resolve_path(replace(small, k=2), "cpu") == "loop"
+    assert P.resolve_path(replace(small, **{"model.arch": "resnet18"}), "cpu") == "loop"
+    assert P.resolve_path(replace(small, k=2), "cuda") == "batched"
+    assert P.resolve_path(replace(small, path="loop"), "cuda") == "loop"
 
 
 def test_groups_are_seeded_and_distinct():
@@ -117,6 +127,7 @@ def test_tiny_end_to_end_run_probes_every_network(store):
     r = store.get_or_run("peers", c, P.train_peers)
     h, probes = r.metrics["history"], r.metrics["probes"]
     assert [row["epoch"] for row in h] == [1, 2] and h[-1]["anchor"] > 0 and h[-1]["peer"] == 0
+    assert r.metrics["path"] == "loop"  # "auto" with k = 2
     got = {(p["net"], p["index"], p["probe"]) for p in probes}
     assert got == {(n, i, pr) for pr in ("linear", "knn") for n, i in
                    [("peer", 0), ("peer", 1), ("init", 0), ("init", 1), ("init_bnrecal", 0), ("init_bnrecal", 1),
