@@ -51,6 +51,7 @@ test: $(STAMP)  ## run the test suite
 	$(PY) -m pytest -q
 
 bench: $(STAMP)  ## write bench/results.md (speed and memory, measured side by side)
+	@$(MAKE) --no-print-directory data
 	$(PY) -m bench
 
 lab: $(STAMP)  ## open JupyterLab on the notebooks

@@ -5,12 +5,14 @@ from pathlib import Path
 
 import torch
 
-from bench import distill_speed, executor, landscape, peers
+from bench import distill_speed, executor, figures, landscape, peers, precision
 
 SECTIONS = [("Distillation step (teacher forward + student forward/backward + AdamW)", distill_speed.table),
+            ("bf16 autocast vs fp32: whole distillation runs and the probe accuracy they give", precision.table),
             ("Sweep executor: worker processes vs threads", executor.table),
             ("Landscape grid points, plain loop vs functional_call + vmap", landscape.table),
-            ("Peer groups: batched (torch.func vmap) vs loop", peers.table)]
+            ("Peer groups: batched (torch.func vmap) vs loop", peers.table),
+            ("`make figures`: from scratch vs full store", figures.table)]
 
 
 def main():

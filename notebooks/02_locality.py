@@ -26,10 +26,10 @@
 # **Sizes.** `quick`: Fashion-MNIST resized to 16×16, the first 1,024 training images (the probes
 # use the same 1,024 labelled images and 1,000 test images), a small ResNet-style net with BN
 # (width 16) and a small VGG-style net without BN (width 16), head 512 → 128 → m = 1,024,
-# 6 epochs of batch 64 (96 steps), α ∈ {0, 1e-10, 1e-6, 0.1, 0.5, 1} (6 of the paper's 14 values,
-# spanning the tiny and the large ones), seeds 0, 1, 2: 36 runs, about 3 minutes with two workers
-# on an unshared 2-core machine (estimated from the single-thread CPU time of one run measured here). The `paper` profile has the paper's 14 values of α, CIFAR-10,
-# ResNet18/VGG11, m = 2^16, 150 epochs.
+# 4 epochs of batch 64 (64 steps), α ∈ {0, 1e-10, 1e-6, 0.1, 0.5, 1} (6 of the paper's 14 values,
+# spanning the tiny and the large ones), seeds 0, 1, 2: 36 runs (the run record in
+# `figures/quick/MANIFEST.md` gives the measured wall time). The `paper` profile has the paper's 14
+# values of α, CIFAR-10, ResNet18/VGG11, m = 2^16, 150 epochs.
 
 # %% tags=["parameters"]
 profile = "quick"

@@ -22,7 +22,9 @@
 #
 # **Training budget.** The paper does not say how long each sample size was trained. We give every
 # n the same number of optimization steps (epochs = ⌈steps / (n / batch)⌉), so a larger n means
-# more distinct images, not more compute; at the largest sizes each image is seen less than once.
+# more distinct images, not more compute. The largest n is seen exactly once (n = steps × batch; a
+# larger n is refused, as it would not be seen whole), the smaller ones many times — as in the
+# `paper` profile, whose 29,300 steps of 256 are 150 epochs of the largest n = 50,000.
 #
 # **Tables 2 and 4.** Distil on a source dataset, then probe teacher and student (linear and k-NN,
 # k = 20) on a different target dataset. The paper distils on Tiny ImageNet and probes CIFAR-10/100
@@ -30,7 +32,7 @@
 # Fashion-MNIST, both resized to 16×16.
 #
 # **Sizes.** `quick`: small VGG-style net without BN (width 16), head 512 → 128 → m = 1,024, Fashion-MNIST
-# at 16×16, n ∈ {128, 512, 2,048, 8,192, 60,000} with 96 steps of batch 64, probes on a fixed set of
+# at 16×16, n ∈ {128, 512, 2,048, 8,192} with 128 steps of batch 64, probes on a fixed set of
 # 2,000 clean training and 1,000 test images; transfer with the small ResNet-style net (BN) and the
 # small VGG-style net (no BN), 1,024 source images, 6 epochs of batch 64; seeds 0, 1, 2.
 

@@ -23,7 +23,7 @@
 #
 # **Sizes.** `quick`: the first round is exactly the α = 1e-10 run of the locality notebook
 # (Fashion-MNIST at 16×16, 1,024 images, small ResNet-style net with BN and small VGG-style net
-# without BN, width 16, m = 1,024, 6 epochs of batch 64; the store shares the entries), the second
+# without BN, width 16, m = 1,024, 4 epochs of batch 64; the store shares the entries), the second
 # round 4 epochs; seeds 0, 1, 2.
 
 # %% tags=["parameters"]

@@ -25,7 +25,7 @@ KERNEL = "rtdlib"
 ROOT = Path(os.environ.get("RTD_ROOT", Path(__file__).resolve().parent.parent))
 NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "build"
-FIGURES = ROOT / "figures"
+FIGURES = Path(os.environ.get("RTD_FIGURES", ROOT / "figures"))  # figures/<profile>/ live here
 
 
 class NotebookError(RuntimeError):

@@ -98,6 +98,9 @@ def data_size(P) -> list[DistillCfg]:
     probe = DataCfg(P["dataset"], P["probe_train_size"], P["test_size"], P["image_size"])
     out = []
     for n in P["sizes"]:
+        if n > P["steps"] * P["batch_size"]:  # a whole epoch of n would outlast the step budget
+            raise ConfigError(f"size n = {n} exceeds steps x batch_size = {P['steps'] * P['batch_size']}: every "
+                              f"size must be seen at least once in the same number of steps; raise steps or drop n")
         epochs = -(-P["steps"] // max(1, n // P["batch_size"]))  # ceil: at least `steps` updates
         for noise in (False, True):
             out += [distill_run(P, arch, norm, width, seed, epochs=epochs, probe_epochs=(epochs,), probe_data=probe,

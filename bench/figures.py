@@ -1,0 +1,50 @@
+"""`make figures` from scratch vs with a full store: wall time and peak memory, side by side.
+
+Each case runs `python -m rtdlib figures` in a fresh process tree, into a temporary results store and a
+temporary figures folder (the committed figures are not touched): first cold (every entry computed),
+then again on the full store (every entry read back, only the notebooks re-executed). Peak memory is
+the largest resident set among the processes of the tree (the runner, its kernels and workers).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+CASES = [("smoke", None), ("quick", ["10_restart"])]  # all smoke notebooks; one real quick notebook
+
+# run one command, then report its wall time and the peak RSS of the whole process tree it waited for
+WRAPPER = """
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+subprocess.run(json.loads(sys.argv[1]), check=True, stdout=subprocess.DEVNULL)
+print(json.dumps({"seconds": time.perf_counter() - t,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def timed(cmd, env) -> dict:
+    out = subprocess.run([sys.executable, "-c", WRAPPER, json.dumps(cmd)], env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr.strip().splitlines()[-1:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def table() -> list[str]:
+    lines = ["| profile | notebooks | from scratch (s) | full store (s) | cached / cold | peak RSS cold (MB) "
+             "| peak RSS cached (MB) |", "|---|---|---|---|---|---|---|"]
+    for profile, only in CASES:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = os.environ | {"RTD_RESULTS": f"{tmp}/results", "RTD_FIGURES": f"{tmp}/figures"}
+            cmd = [sys.executable, "-m", "rtdlib", "figures", "--profile", profile] + (["--only", *only] if only else [])
+            cold, cached = timed(cmd, env), timed(cmd, env)
+        lines.append(f"| {profile} | {', '.join(only) if only else 'all'} | {cold['seconds']:.0f} | "
+                     f"{cached['seconds']:.0f} | {cached['seconds'] / cold['seconds']:.2f} | "
+                     f"{cold['peak_rss_mb']:.0f} | {cached['peak_rss_mb']:.0f} |")
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(table()))
