@@ -51,6 +51,7 @@ grids = sweeps.landscape_grids(P)
 P
 
 # %%
+run_all("distill", sweeps.landscape_distills(P))  # the endpoints first, side by side (each grid needs them)
 results = dict(zip(grids, run_all("landscape", grids.values())))
 M = {k: r.metrics for k, r in results.items()}
 pd.DataFrame([{"grid": k, "points": m["points_evaluated"], "s/point": round(m["seconds_per_point"], 3),
