@@ -67,6 +67,8 @@ def line_slice(m: dict, metric: str, angle_deg: float, offset: float, stack: int
     if ends is None:
         return np.array([]), np.array([]), None
     start, end = ends
+    a, b = np.asarray(m["a"]), np.asarray(m["b"])
     pts = start + np.linspace(0, 1, n)[:, None] * (end - start)
-    f = RegularGridInterpolator((np.asarray(m["b"]), np.asarray(m["a"])), values(m, metric, stack))
-    return np.linalg.norm(pts - start, axis=1), f(pts[:, ::-1]), (start, end)
+    inside = np.clip(pts, [a.min(), b.min()], [a.max(), b.max()])  # end points on the border can round outside
+    f = RegularGridInterpolator((b, a), values(m, metric, stack))
+    return np.linalg.norm(pts - start, axis=1), f(inside[:, ::-1]), (start, end)

@@ -1,6 +1,8 @@
 """Landscape engine on tiny nets: plane geometry, BN choice, loop == vmap, resume, finer grids."""
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -162,3 +164,20 @@ def test_finer_grid_is_a_new_entry_that_agrees_on_shared_points(store):
 def test_bad_landscape_settings_fail_with_one_line(kw, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         cfg(**kw)
+
+
+@pytest.mark.parametrize("angle", [0.0, 30.0, 90.0, 135.0, 180.0])
+@pytest.mark.parametrize("offset", [-1.0, -0.5, 0.0, 0.5, 1.0])
+def test_line_slices_stay_inside_awkward_windows(angle, offset):
+    from rtdlib import landscape_plots as lp
+    a, b = np.linspace(-0.3, 0.7, 7) * 1.7e-3, np.linspace(-1.1, 0.9, 5) * 3.3  # bounds that do not round evenly
+    plane = np.add.outer(b, a)  # value = a + b: linear, so interpolation is exact
+    m = {"a": a.tolist(), "b": b.tolist(), "grids": {"linear": [plane.tolist()]}}
+    dist, vals, ends = lp.line_slice(m, "linear", angle, offset)
+    if ends is None:
+        return
+    start, end = ends
+    assert dist[0] == 0 and np.isclose(dist[-1], np.linalg.norm(end - start))
+    t = np.linspace(0, 1, len(vals))[:, None]
+    expected = (start + t * (end - start)).sum(1)
+    assert np.allclose(vals, expected, atol=1e-9 * (abs(a).max() + abs(b).max()))
