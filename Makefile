@@ -24,6 +24,9 @@ export RTD_EXECUTOR := $(EXECUTOR)
 ifneq ($(filter-out 0 1,$(DRY_RUN)),)
 $(error unknown DRY_RUN '$(DRY_RUN)'; allowed: 1 (print the plan), 0 or empty)
 endif
+ifneq ($(filter-out 0 1,$(FORCE)),)
+$(error unknown FORCE '$(FORCE)'; allowed: 1 (re-execute up-to-date notebooks), 0 or empty)
+endif
 
 .PHONY: help venv figures test bench lab data clean
 
@@ -39,10 +42,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create or update .venv and register its Jupyter kernel
 
-figures: $(STAMP)  ## run every notebook (PROFILE=smoke|quick|paper, DRY_RUN=1, ONLY="01_... 02_...", EXECUTOR=local|slurm)
+figures: $(STAMP)  ## run every notebook (PROFILE=smoke|quick|paper, DRY_RUN=1, ONLY="01_... 02_...", EXECUTOR=local|slurm, FORCE=1)
 ifneq ($(DRY_RUN),1)
 	@if [ "$(PROFILE)" = quick ]; then $(MAKE) --no-print-directory data; fi
-	$(PY) -m rtdlib figures --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
+	$(PY) -m rtdlib figures --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(filter 1,$(FORCE)),--force)
 else
 	$(PY) -m rtdlib figures --profile $(PROFILE) --dry-run $(if $(ONLY),--only $(ONLY))
 endif

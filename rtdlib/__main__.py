@@ -28,6 +28,10 @@ def cmd_figures(args) -> None:
         return
     for n in names:
         t = time.time()
+        done = None if args.force else notebooks.up_to_date(n, args.profile)
+        if done:
+            print(f"[{args.profile}] {n}: up to date (figures of {done['finished']}; --force re-executes)", flush=True)
+            continue
         print(f"[{args.profile}] {n} ...", flush=True)
         figs = notebooks.run(n, args.profile)
         print(f"[{args.profile}] {n}: {len(figs)} files in {time.time() - t:.0f} s", flush=True)
@@ -68,6 +72,7 @@ def main(argv=None) -> int:
     f.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)}")
     f.add_argument("--only", nargs="*", help="notebook names")
     f.add_argument("--dry-run", action="store_true", help="print the plan without data or training")
+    f.add_argument("--force", action="store_true", help="re-execute notebooks whose figures are up to date")
     f.set_defaults(fn=cmd_figures)
     r = sub.add_parser("run", help="run one notebook")
     r.add_argument("notebook")

@@ -96,7 +96,8 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
             os.replace(p, out_dir / p.name)
             moved.append(out_dir / p.name)
         used = [line.split() for line in used_log.read_text().splitlines()] if used_log.exists() else []
-        record = {"notebook": name, "profile": profile, "overrides": overrides, "figures": [p.name for p in moved],
+        record = {"notebook": name, "profile": profile, "overrides": overrides, "inputs": inputs_digest(name),
+                  "figures": [p.name for p in moved],
                   "results": sorted({h for h, _ in used}), "computed": sorted({h for h, s in used if s == "computed"}),
                   "wall_time_s": round(time.time() - started, 1),
                   "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
@@ -114,6 +115,39 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def inputs_digest(name: str) -> str:
+    """sha256 over what a notebook's figures are made from besides the results: its source and every
+    source and profile file of rtdlib (any code change re-executes every notebook)."""
+    import hashlib
+    h = hashlib.sha256(source(name).read_bytes())
+    package = Path(__file__).resolve().parent
+    for path in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):
+        h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def up_to_date(name: str, profile: str) -> dict | None:
+    """The last run's record if re-executing the notebook could not change its figures: made without
+    overrides from the same notebook and library sources, every figure still present, and every
+    result it read still intact in the store. Else None."""
+    from .store import Store
+    record_path = FIGURES / profile / ".runs" / f"{name}.json"
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("overrides") or record.get("inputs") != inputs_digest(name):
+        return None
+    if not all((FIGURES / profile / f).is_file() for f in record["figures"]):
+        return None
+    store = Store()
+    for entry in record["results"]:
+        kind, _, digest = entry.partition("/")
+        if not store.intact(kind, digest):
+            return None
+    return record
 
 
 @contextmanager

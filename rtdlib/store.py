@@ -153,6 +153,10 @@ class Store:
     def path(self, kind: str, cfg) -> Path:
         return self.root / kind / config_hash(kind, cfg)
 
+    def intact(self, kind: str, digest: str) -> bool:
+        """Whether the entry results/<kind>/<digest> is finished and passes its checksums."""
+        return self._read(kind, self.root / kind / digest, warn=False) is not None
+
     def get(self, kind: str, cfg) -> Result | None:
         """The finished entry for cfg if it exists and is intact, else None."""
         return self._read(kind, self.path(kind, cfg))

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import jupytext
 import pytest
@@ -76,3 +77,23 @@ def test_paper_dry_run_needs_no_data(tmp_path):
                   "07_mode_connectivity: 30 supervised runs", "07_mode_connectivity: 6 connectivity runs"):
         assert stage in r.stdout
     assert "start=student seed=4 order=0 rewind_epoch=0 rounds=24" in r.stdout
+
+
+@pytest.mark.notebook
+def test_figures_skips_up_to_date_notebooks_and_reruns_when_a_result_is_gone():
+    only = ("figures", "--profile", "smoke", "--only", "01_student_vs_teacher")
+    assert cli(*only).returncode == 0  # whatever ran before (e.g. with overrides), now a plain run
+    target = notebooks.FIGURES / "smoke" / "fig01_student_vs_teacher.png"
+    stamp = target.stat().st_mtime_ns
+    r = cli(*only)
+    assert r.returncode == 0 and "01_student_vs_teacher: up to date" in r.stdout, r.stdout
+    assert target.stat().st_mtime_ns == stamp
+    r = cli(*only, "--force")
+    assert r.returncode == 0 and "up to date" not in r.stdout and target.stat().st_mtime_ns > stamp
+    record = json.loads((notebooks.FIGURES / "smoke" / ".runs" / "01_student_vs_teacher.json").read_text())
+    kind, _, digest = record["results"][0].partition("/")
+    (Path(os.environ["RTD_RESULTS"]) / kind / digest / "COMPLETE").unlink()  # a result is gone: recompute, redraw
+    r = cli(*only)
+    assert r.returncode == 0 and "up to date" not in r.stdout, r.stdout
+    assert json.loads((notebooks.FIGURES / "smoke" / ".runs" / "01_student_vs_teacher.json").read_text())[
+        "computed"] == [record["results"][0]]
