@@ -2,9 +2,10 @@
 
 Entries the store lacks are computed either in this process (`workers=1`, PyTorch using every core
 for one run) or by a pool of worker processes with one PyTorch thread each. For the small nets of
-the quick profile, two single-threaded workers finish a sweep faster than one two-threaded process
-on this 2-core machine (bench/executor.py measures it), so that is the default whenever an
-entry is missing. Either way results land in the same store entries, so an interrupted sweep
+the quick profile, two single-threaded workers and one two-threaded process finish a sweep about
+equally fast on this 2-core machine (1.00-1.03x, bench/executor.py); the pool is the default
+whenever an entry is missing because every entry is then computed with one thread, so its numbers
+do not depend on how many other entries happened to be missing, and it scales with cores. Either way results land in the same store entries, so an interrupted sweep
 resumes where it stopped. RTD_WORKERS overrides the default.
 """
 from __future__ import annotations

@@ -193,9 +193,10 @@ class BatchedGroup:
 
 
 def resolve_path(cfg: PeersCfg, device) -> str:
-    """"auto" picks the batched path where bench/peers.py measured it faster on this CPU (groups of 4 or
-    more small nets: 1.7-1.9x; K = 2 and ResNet18 ran at 0.6-0.9x of the loop), and on CUDA, where one
-    vmapped kernel per layer replaces K small ones (not measured here: no GPU)."""
+    """"auto" picks the batched path where bench/peers.py measured it faster on this CPU in every run
+    (groups of 4 or more small nets: 1.3-1.9x), the loop where it was not (K = 2: 0.9-1.2x; ResNet18:
+    0.6-0.9x), and batched on CUDA, where one vmapped kernel per layer replaces K small ones (not
+    measured here: no GPU)."""
     if cfg.path != "auto":
         return cfg.path
     small = cfg.model.arch.startswith("small_")
