@@ -155,7 +155,7 @@ class Store:
 
     def intact(self, kind: str, digest: str) -> bool:
         """Whether the entry results/<kind>/<digest> is finished and passes its checksums."""
-        return self._read(kind, self.root / kind / digest, warn=False) is not None
+        return self._read(kind, self.root / kind / digest) is not None
 
     def get(self, kind: str, cfg) -> Result | None:
         """The finished entry for cfg if it exists and is intact, else None."""
@@ -181,7 +181,7 @@ class Store:
         if found:
             return found, False
         with self._lock(path):
-            found = self._read(kind, path, warn=False)  # another process may have finished it
+            found = self._read(kind, path)  # another process may have finished it
             if found:
                 return found, False
             try:
@@ -199,9 +199,9 @@ class Store:
             atomic_write(path / MARKER, json_bytes(listing))
             for old in path.glob("ckpt-*.pt"):
                 old.unlink(missing_ok=True)
-            return self._read(kind, path, warn=False), True
+            return self._read(kind, path), True
 
-    def _read(self, kind, path: Path, warn=True) -> Result | None:
+    def _read(self, kind, path: Path) -> Result | None:
         marker = path / MARKER
         if not marker.exists():
             return None

@@ -26,10 +26,15 @@ def arch_triple(entry) -> tuple[str, str, int]:
     return tuple(entry)
 
 
+def head_model(P, arch, norm, width) -> ModelCfg:
+    """The encoder with the profile's head (an unknown head setting is a one-line ConfigError)."""
+    return replace(ModelCfg(arch, norm, width), **P["head"])
+
+
 def distill_run(P, arch, norm, width, seed, **changes) -> DistillCfg:
     """One distillation run of a notebook: the profile's data, head, locality and optimizer, changed by
     `changes`. Every notebook builds its runs here, so equal settings always give equal store entries."""
-    base = dict(data=data_cfg(P), model=ModelCfg(arch, norm, width, **P["head"]), epochs=P["epochs"],
+    base = dict(data=data_cfg(P), model=head_model(P, arch, norm, width), epochs=P["epochs"],
                 batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P))
     if "alpha" in P:
         base["alpha"] = P["alpha"]
@@ -63,7 +68,7 @@ def ablation_variants(P) -> list[tuple[str, str, DistillCfg]]:
     """
     out = []
     for arch, norm, width in P["archs"]:
-        base = ModelCfg(arch, norm, width, **P["head"])
+        base = head_model(P, arch, norm, width)
         for seed in P["seeds"]:
             def add(study, label, **change):
                 out.append((study, label, with_baselines(P, arch, norm, width, seed, model=replace(base, **change))))

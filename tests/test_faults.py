@@ -48,7 +48,7 @@ def entries_sound(results: Path) -> int:
         listing = json.loads(marker.read_text())
         store = Store(results)
         kind, path = marker.parent.parent.name, marker.parent
-        assert store._read(kind, path, warn=False) is not None, f"damaged entry {path}"
+        assert store.intact(kind, path.name), f"damaged entry {path}"
         assert set(listing) >= {"config.json", "metrics.json", "meta.json"}
         assert not list(path.glob(".*.tmp")) and not list(path.glob("ckpt-*"))
         done += 1
