@@ -50,8 +50,8 @@ else
 	$(PY) -m rtdlib figures --profile $(PROFILE) --dry-run $(if $(ONLY),--only $(ONLY))
 endif
 
-test: $(STAMP)  ## run the test suite (one worker per core; a test file's tests share a worker)
-	$(PY) -m pytest -q -n auto --dist loadfile
+test: $(STAMP)  ## run the test suite
+	$(PY) -m pytest -q
 
 bench: $(STAMP)  ## write bench/results.md (speed and memory, measured side by side)
 	@$(MAKE) --no-print-directory data

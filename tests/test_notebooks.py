@@ -14,14 +14,10 @@ NAMES = notebooks.available()
 
 @pytest.fixture(scope="module", autouse=True)
 def isolated_results(tmp_path_factory):
-    # smoke entries are tiny: computed in the kernel, without spawning a worker pool per sweep
-    # (the pool itself is exercised by test_executor and, through `make figures`, by test_faults)
-    env = {"RTD_RESULTS": str(tmp_path_factory.mktemp("results")), "RTD_WORKERS": "1"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    old = os.environ.get("RTD_RESULTS")
+    os.environ["RTD_RESULTS"] = str(tmp_path_factory.mktemp("results"))
     yield
-    for k, v in old.items():
-        os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+    os.environ.pop("RTD_RESULTS") if old is None else os.environ.__setitem__("RTD_RESULTS", old)
 
 
 def cli(*args, env=None):
