@@ -92,8 +92,12 @@ def executor_name() -> str:
 
 
 def cluster_settings() -> dict:
-    """The Slurm settings file (RTD_CLUSTER_CONFIG, default ./cluster.json; see cluster.example.json)."""
-    path = Path(os.environ.get("RTD_CLUSTER_CONFIG", "cluster.json")).resolve()
+    """The Slurm settings file: RTD_CLUSTER_CONFIG, default cluster.json (see cluster.example.json).
+
+    A relative path is taken from the project root (RTD_ROOT, which the notebook runner sets), not
+    from the kernel's working directory, which is notebooks/."""
+    root = Path(os.environ.get("RTD_ROOT", "."))
+    path = (root / os.environ.get("RTD_CLUSTER_CONFIG", "cluster.json")).resolve()
     if not path.is_file():
         raise ValueError(f"no cluster settings at {path}; copy cluster.example.json there and edit it")
     settings = json.loads(path.read_text())
@@ -126,6 +130,18 @@ def compute_in_pool(kind: str, cfgs, store: Store, workers: int) -> None:
 def _init_worker() -> None:
     import torch
     torch.set_num_threads(1)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when the process that started it dies (a killed `make figures`
+    must not leave workers finishing entries nobody waits for; their checkpoints resume the work)."""
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: workers end when they find the call queue closed
     # RTD_USED_LOG stays set: workers log what they compute, the parent what it reads back
 
 

@@ -104,6 +104,8 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
         (out_dir / ".runs").mkdir(exist_ok=True)
         atomic_write(out_dir / ".runs" / f"{name}.json", json_bytes(record))
         write_manifest(profile)
+        for line in store_warnings(executed):
+            print(f"warning: {name}: {line}", file=sys.stderr, flush=True)
         return moved
     except pm.PapermillExecutionError as e:
         raise NotebookError(f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
@@ -115,6 +117,18 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def store_warnings(executed: Path) -> list[str]:
+    """The store's damage warnings (DamagedEntryWarning) from a run, which would otherwise stay in the
+    executed notebook's cell outputs (kernel) and its stderr log (worker processes)."""
+    import re
+    texts = [out.get("text", "") for cell in json.loads(executed.read_text())["cells"]
+             for out in cell.get("outputs", []) if out.get("name") == "stderr"]
+    log = executed.with_suffix(".stderr.log")
+    texts += [log.read_text(errors="replace")] if log.exists() else []
+    found = re.findall(r"DamagedEntryWarning: (.*)", "".join(t if isinstance(t, str) else "".join(t) for t in texts))
+    return list(dict.fromkeys(found))
 
 
 def inputs_digest(name: str) -> str:

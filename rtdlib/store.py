@@ -181,9 +181,13 @@ class Store:
         if found:
             return found, False
         with self._lock(path):
-            found = self._read(kind, path)  # another process may have finished it
+            found = self._read(kind, path, locked=True)  # another process may have finished it
             if found:
                 return found, False
+            leftovers = sorted(p.name for p in path.glob("*") if not p.name.startswith(("ckpt-", ".")))
+            if leftovers:  # final files but no marker: finished by hand or by a foreign tool, or tampered with
+                warnings.warn(f"incomplete store entry {path}: {', '.join(leftovers)} but no {MARKER} marker; "
+                              f"recomputing it", DamagedEntryWarning)
             try:
                 path.mkdir(parents=True, exist_ok=True)
             except OSError as e:
@@ -201,27 +205,37 @@ class Store:
                 old.unlink(missing_ok=True)
             return self._read(kind, path), True
 
-    def _read(self, kind, path: Path) -> Result | None:
+    def _read(self, kind, path: Path, locked=False) -> Result | None:
+        """The entry at path if finished and intact; a damaged one is removed (under its lock, so a
+        process recomputing it meanwhile loses nothing) and None returned."""
         marker = path / MARKER
         if not marker.exists():
             return None
-        problem = None
-        try:
-            listing = json.loads(marker.read_text())
-            for name, digest in listing.items():
-                if not (path / name).is_file():
-                    problem = f"{name} is missing"
-                elif sha256_file(path / name) != digest:
-                    problem = f"{name} does not match its checksum"
-                if problem:
-                    break
-            if not problem:
-                load = lambda n: json.loads((path / n).read_text())  # noqa: E731
-                return Result(kind, path.name, path, load("config.json"), load("metrics.json"), load("meta.json"))
-        except (OSError, ValueError) as e:
-            problem = f"unreadable ({e})"
+        problem = self._problem(path)
+        if not problem:
+            load = lambda n: json.loads((path / n).read_text())  # noqa: E731
+            return Result(kind, path.name, path, load("config.json"), load("metrics.json"), load("meta.json"))
+        if not locked:
+            with self._lock(path):  # re-check: another process may have replaced it meanwhile
+                return self._read(kind, path, locked=True)
         warnings.warn(f"damaged store entry {path}: {problem}; recomputing it", DamagedEntryWarning)
         self._discard(path)
+        return None
+
+    @staticmethod
+    def _problem(path: Path) -> str | None:
+        """What is wrong with a marked entry (a listed file missing, changed or unreadable), or None."""
+        try:
+            listing = json.loads((path / MARKER).read_text())
+            for name, digest in listing.items():
+                if not (path / name).is_file():
+                    return f"{name} is missing"
+                if sha256_file(path / name) != digest:
+                    return f"{name} does not match its checksum"
+            for name in ("config.json", "metrics.json", "meta.json"):
+                json.loads((path / name).read_text())
+        except (OSError, ValueError) as e:
+            return f"unreadable ({e})"
         return None
 
     @staticmethod

@@ -32,3 +32,15 @@ def test_cluster_settings_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("RTD_CLUSTER_CONFIG", str(tmp_path / "bad.json"))
     with pytest.raises(ValueError, match=r"unknown cluster setting\(s\) \['slurm_partiton'\]"):
         executor.cluster_settings()
+
+
+def test_relative_cluster_config_is_read_from_the_project_root(tmp_path, monkeypatch):
+    """The kernel runs in notebooks/, yet `cp cluster.example.json cluster.json` at the root must work."""
+    (tmp_path / "cluster.json").write_text(json.dumps({"cluster": "local", "slurm_partition": "gpu"}))
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    monkeypatch.setenv("RTD_ROOT", str(tmp_path))
+    monkeypatch.delenv("RTD_CLUSTER_CONFIG", raising=False)
+    assert executor.cluster_settings()["slurm_partition"] == "gpu"
+    monkeypatch.setenv("RTD_CLUSTER_CONFIG", "cluster.json")
+    assert executor.cluster_settings()["cluster"] == "local"

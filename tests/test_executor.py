@@ -62,3 +62,38 @@ def test_bad_worker_count_is_rejected(monkeypatch, value):
 def test_unknown_kind():
     with pytest.raises(ValueError, match="unknown result kind 'nope'"):
         executor.run_all("nope", CFGS)
+
+
+POOL_CHILD = """
+import multiprocessing, os, time
+from concurrent.futures import ProcessPoolExecutor
+from rtdlib.executor import _init_worker
+pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
+print(pool.submit(os.getpid).result(), flush=True)
+pool.submit(time.sleep, 120)
+time.sleep(120)
+"""
+
+
+def test_pool_workers_die_with_the_process_that_started_them():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    def alive():
+        try:
+            return Path(f"/proc/{worker}/stat").read_text().split(") ")[1][0] != "Z"
+        except (OSError, IndexError):
+            return False
+
+    parent = subprocess.Popen([sys.executable, "-c", POOL_CHILD], stdout=subprocess.PIPE, text=True)
+    worker = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 20
+    while alive() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not alive(), "a pool worker outlived the killed process that started it"

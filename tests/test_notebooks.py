@@ -57,10 +57,15 @@ def test_overrides_reach_the_notebook():
 
 
 @pytest.mark.notebook
-def test_failing_notebook_leaves_no_figure():
+def test_damage_is_reported_and_a_failing_notebook_leaves_no_figure():
     r = cli("run", "01_student_vs_teacher", "-p", "seeds=[0]", "-p", "epochs=1")
     assert r.returncode == 0, r.stderr
     target = notebooks.FIGURES / "smoke" / "fig01_student_vs_teacher.png"
+    stamp = target.stat().st_mtime_ns
+    entry = next(p for p in (notebooks.results_dir() / "distill").glob("*") if (p / "metrics.json").exists())
+    (entry / "metrics.json").write_text("{garbage")
+    r = cli("run", "01_student_vs_teacher", "-p", "seeds=[0]", "-p", "epochs=1")
+    assert r.returncode == 0 and f"damaged store entry {entry}: metrics.json" in r.stderr, r.stderr  # told, recomputed
     stamp = target.stat().st_mtime_ns
     r = cli("run", "01_student_vs_teacher", "-p", "train_size=-3")
     assert r.returncode == 2 and "train_size = -3" in r.stderr and len(r.stderr.strip().splitlines()) == 1

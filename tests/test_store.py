@@ -2,6 +2,7 @@ import json
 import multiprocessing as mp
 import os
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -78,14 +79,96 @@ def test_damaged_checkpoint_is_discarded(store):
         assert Run(path).resume() is None
 
 
+def test_complete_entry_without_its_marker_is_recomputed_with_a_warning(store):
+    cfg = DataCfg("digits", train_size=6)
+    r = store.get_or_run("demo", cfg, compute)
+    (r.path / MARKER).unlink()
+    assert store.get("demo", cfg) is None  # not finished as far as anyone can prove
+    with pytest.warns(DamagedEntryWarning, match=r"incomplete store entry .*no COMPLETE marker"):
+        r2 = store.get_or_run("demo", cfg, compute)
+    assert r2.metrics == {"value": 12} and (r2.path / MARKER).exists()
+
+
+def test_damaged_entry_is_removed_only_under_its_lock(store):
+    """A process recomputing an entry holds its lock; a reader that finds the old copy damaged waits
+    for it instead of deleting files under the writer's feet."""
+    import fcntl
+    import threading
+    cfg = DataCfg("digits", train_size=4)
+    r = store.get_or_run("demo", cfg, compute)
+    (r.path / "metrics.json").write_text("{garbage")
+    fd = os.open(r.path.parent / f"{r.path.name}.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    got = []
+    with pytest.warns(DamagedEntryWarning):
+        reader = threading.Thread(target=lambda: got.append(store.get("demo", cfg)))
+        reader.start()
+        time.sleep(0.5)
+        assert reader.is_alive() and (r.path / "weights.pt").exists()  # waiting, nothing removed
+        os.close(fd)  # releases the lock
+        reader.join(10)
+    assert got == [None] and not r.path.exists()
+
+
+READ_ONLY_CHILD = """
+import sys
+from rtdlib.config import DataCfg
+from rtdlib.store import Store, StoreError
+try:
+    Store(sys.argv[1]).get_or_run("demo", DataCfg("digits"), lambda c, r: {"x": 1})
+except StoreError as e:
+    print(e)
+    sys.exit(3)
+"""
+
+
+def without_permission_override():
+    """In the child before exec: drop the capabilities that let root ignore file permissions
+    (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH) from its bounding set, so a 0555 folder is read-only."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):
+        if libc.prctl(24, cap, 0, 0, 0):  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
 def test_read_only_results_directory_gives_a_clear_error(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores directory permissions")  # the failing-write test below covers it
-    ro = tmp_path / "ro"
+    import subprocess
+    import sys
+    ro = tmp_path / "results"
     ro.mkdir()
-    ro.chmod(0o500)
-    with pytest.raises(StoreError, match="cannot"):
-        Store(ro).get_or_run("demo", DataCfg("digits"), compute)
+    ro.chmod(0o555)
+    r = subprocess.run([sys.executable, "-c", READ_ONLY_CHILD, str(ro)], capture_output=True, text=True,
+                       timeout=120, preexec_fn=without_permission_override if os.geteuid() == 0 else None)
+    assert r.returncode == 3, r.stderr
+    assert "cannot" in r.stdout and str(ro) in r.stdout and "Permission denied" in r.stdout
+    assert not list(ro.iterdir())
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB tmpfs: a really full disk (needs the right to mount, e.g. root)."""
+    import subprocess
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here; test_failing_write_leaves_no_partial_file simulates it")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_full_disk_gives_a_clear_error_and_no_partial_entry(tiny_disk):
+    store = Store(tiny_disk / "results")
+    cfg = DataCfg("digits", train_size=10)
+
+    def big(c, run):
+        run.save("weights", {"w": torch.zeros(1 << 17)})  # 512 KiB
+        return {"value": 1}
+
+    with pytest.raises(StoreError, match=r"cannot write .*weights\.pt: No space left on device"):
+        store.get_or_run("demo", cfg, big)
+    path = store.path("demo", cfg)
+    assert not list(path.glob(".*tmp")) and not (path / MARKER).exists() and store.get("demo", cfg) is None
 
 
 def test_failing_write_leaves_no_partial_file(store, monkeypatch):
