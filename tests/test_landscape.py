@@ -58,18 +58,58 @@ def test_orthonormal_coordinates_reproduce_points_and_preserve_distances_and_ang
     assert abs(pl.w @ pl.u) < 1e-9 and abs(pl.w @ pl.v) < 1e-9 and abs(pl.w.norm() - (p1 - t).norm()) < 1e-9
 
 
-def test_filter_normalized_direction_matches_filter_norms():
+def filter_norms(vec, net):
+    """Per-filter norms of a flat vector in net's layout, for the parameters with filters (dim > 1)."""
+    out, i = [], 0
+    for p in net.parameters():
+        if p.dim() > 1:
+            out.append(vec[i:i + p.numel()].view(p.shape).flatten(1).norm(dim=1))
+        i += p.numel()
+    return torch.cat(out)
+
+
+def test_filter_normalized_direction_matches_the_filter_norms_of_its_center():
     net = make_nets(DISTILL, 1)[0]
-    d = L.filter_normalized_direction(net, seed=3)
+    center = 3.0 * L.flat_params(make_nets(DISTILL, 1)[1])  # not the net's own weights
+    d = L.filter_normalized_direction(net, center, seed=3)
     i = 0
     for p in net.parameters():
         part = d[i:i + p.numel()].view(p.shape)
-        i += p.numel()
         if p.dim() <= 1:
             assert not part.any()
         else:
-            assert torch.allclose(part.flatten(1).norm(dim=1), p.detach().double().flatten(1).norm(dim=1), rtol=1e-9)
-    assert not torch.equal(d, L.filter_normalized_direction(net, seed=4))
+            c = center[i:i + p.numel()].view(p.shape)
+            assert torch.allclose(part.flatten(1).norm(dim=1), c.flatten(1).norm(dim=1), rtol=1e-9)
+        i += p.numel()
+    assert not torch.equal(d, L.filter_normalized_direction(net, center, seed=4))
+
+
+def test_random_view_around_a_student_scales_to_the_student_and_stacks_off_its_plane(store):
+    c = cfg(view="random", center="nonlocal")
+    teacher, vecs = L.endpoints(c, store, "cpu")
+    pl = L.build_plane(c, teacher, vecs)
+    assert torch.equal(pl.origin, vecs["nonlocal"])
+    student_norms, teacher_norms = filter_norms(vecs["nonlocal"], teacher), filter_norms(vecs["teacher"], teacher)
+    assert not torch.allclose(student_norms, teacher_norms, rtol=1e-3)  # else the test could not tell them apart
+    for direction in (pl.u, pl.v):
+        assert torch.allclose(filter_norms(direction, teacher), student_norms, rtol=1e-9)
+    for direction in (pl.u, pl.v):  # the stacking direction leaves the plane at a right angle
+        assert abs(pl.w @ direction) < 1e-9 * pl.w.norm() * direction.norm()
+    third = L.filter_normalized_direction(teacher, vecs["nonlocal"], c.dir_seed + 2)
+    assert math.isclose(pl.w.norm().item(), third.norm().item(), rel_tol=1e-12)
+
+
+def test_kl_of_nearly_equal_logits_is_accurate_below_float32_rounding():
+    g = torch.Generator().manual_seed(0)
+    t = (3 * torch.randn(64, 512, generator=g)).float()
+    delta = 1e-4 * torch.randn(64, 512, generator=g)
+    s = t + delta.float()
+    d = s.double() - t.double()  # the perturbation the float32 logits actually carry
+    p = torch.softmax(t.double(), 1)
+    # KL(p ‖ q) = ½ Var_p(δ) + O(δ³) for logits q = p + δ
+    expected = 0.5 * ((p * d ** 2).sum(1) - (p * d).sum(1) ** 2).sum().item()
+    assert 1e-8 < expected < 1e-5
+    assert math.isclose(L.ce_kl_sums(s, t)[1], expected, rel_tol=1e-3)
 
 
 def at(res, metric, a, b, s=0):
