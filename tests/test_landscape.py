@@ -221,3 +221,44 @@ def test_line_slices_stay_inside_awkward_windows(angle, offset):
     t = np.linspace(0, 1, len(vals))[:, None]
     expected = (start + t * (end - start)).sum(1)
     assert np.allclose(vals, expected, atol=1e-9 * (abs(a).max() + abs(b).max()))
+
+
+def toy_grid(stack=(0.0,)):
+    """3x3 planes with KL 0 at the teacher (centre) and 1e-6 .. 1e-2 elsewhere."""
+    kl = np.array([[1e-2, 1e-3, 1e-4], [1e-5, 0.0, 1e-6], [1e-3, 1e-4, 1e-5]])
+    return {"a": [-1.0, 0.0, 1.0], "b": [-1.0, 0.0, 1.0], "stack": list(stack),
+            "points": [{"name": "teacher", "a": 0.0, "b": 0.0}, {"name": "student", "a": 1.0, "b": 0.0}],
+            "grids": {"kl": [kl.tolist()] * len(stack), "norm": [(np.arange(9.0).reshape(3, 3) + 1).tolist()] * len(stack)}}
+
+
+def test_kl_colour_range_comes_from_the_nonzero_values_and_the_zero_is_marked():
+    from matplotlib.figure import Figure
+
+    from rtdlib import landscape_plots as lp
+    ax = Figure().subplots()
+    im = lp.heatmap(ax, toy_grid(), "kl", colorbar=False)
+    assert np.allclose(im.get_clim(), (-6, -2))
+    assert np.ma.getmaskarray(im.get_array()).reshape(3, 3)[1, 1]  # drawn as "no value", not as a floor
+    zero = [ln for ln in ax.lines if ln.get_label().startswith("KL = 0")]
+    assert len(zero) == 1 and list(zero[0].get_xdata()) == [0.0] and list(zero[0].get_ydata()) == [0.0]
+
+
+def test_points_are_marked_only_on_the_stacked_plane_that_holds_them():
+    from matplotlib.figure import Figure
+
+    from rtdlib import landscape_plots as lp
+    m = toy_grid(stack=(-0.5, 0.0))
+    labels = []
+    for s in range(2):
+        ax = Figure().subplots()
+        lp.heatmap(ax, m, "kl", stack=s, colorbar=False)
+        labels.append({ln.get_label() for ln in ax.lines})
+    assert not {"teacher", "student"} & labels[0] and {"teacher", "student"} <= labels[1]
+
+
+def test_kl_slice_through_the_teacher_loses_only_the_zero_itself():
+    from rtdlib import landscape_plots as lp
+    dist, vals, _ = lp.line_slice(toy_grid(), "kl", 0.0, 0.0, n=201)  # point 100 is the teacher (0, 0)
+    assert np.isnan(vals[100]) and np.isfinite(np.delete(vals, 100)).all()
+    kl_row = np.array([1e-5, 0.0, 1e-6])  # the row b = 0: KL interpolated linearly, then log10
+    assert np.allclose(vals[[0, 50, 150, 200]], np.log10([kl_row[0], kl_row[0] / 2, kl_row[2] / 2, kl_row[2]]))
