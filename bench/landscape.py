@@ -34,7 +34,8 @@ def measure(method: str, chunk: int, what: str, eval_size: int, probe_train: int
     if what == "losses":  # time the forward passes and loss sums alone
         ev._features = lambda fn, x, dim=0: torch.zeros(chunk, 1)  # probes skipped
         ev.metrics = lambda theta, logits, feats, f_ptr, f_pte: {"loss": sum(float(l.sum()) for l in logits)}
-    theta0, d = flat_params(teacher), filter_normalized_direction(teacher, 0)
+    theta0 = flat_params(teacher)
+    d = filter_normalized_direction(teacher, theta0, 0)
     thetas = [theta0 + 0.1 * k * d for k in range(points)]
     fn = ev.batched if method == "batched" else ev.loop
     fn(thetas[:chunk])  # warm-up

@@ -24,8 +24,15 @@
 # interpolation coordinates θ_T + λ1(θ_1 − θ_T) + λ2(θ_2 − θ_T), which distort distances and angles;
 # Fig. 13 the orthonormal basis of the same plane (axes in parameter units). Fig. 14 is a square crop
 # around the teacher (half-width: the profile's `crop` times the α≈0 student's distance), Figs. 15/16 the same with the encoder-only KL (softmax over encoder features).
-# Grid networks run in eval mode with the BN buffer choice recorded in the config (`bn`): the
-# teacher's buffers make the teacher point reproduce the teacher exactly.
+#
+# **BN buffers.** Grid networks run in eval mode, and only parameters move in the plane; what a point
+# uses as BN running statistics is a recorded choice (`bn`, in every panel title). With the teacher's
+# buffers (`bn = "teacher"`, the profile's default) the teacher point reproduces the teacher exactly,
+# but the students are then evaluated with the teacher's *initial* statistics (mean 0, variance 1), not
+# as the function they were trained to be (a student trains in train mode, on batch statistics). The
+# extra figure at the end draws the shared view again with the other choice (`bn = "recompute"`:
+# statistics re-estimated on the fixed train subset at every grid point, which is how the students
+# behave on data but moves the teacher point off the teacher).
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -38,7 +45,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from scipy.interpolate import RegularGridInterpolator
 
 from rtdlib import plotting, sweeps
 from rtdlib import landscape_plots as lp
@@ -59,20 +65,29 @@ pd.DataFrame([{"grid": k, "points": m["points_evaluated"], "s/point": round(m["s
 
 
 # %%
-def panel_figure(keys, metrics, titles, name, row_labels):
-    fig, axes = plt.subplots(len(metrics), len(keys), figsize=(4.6 * len(keys), 3.6 * len(metrics)), squeeze=False)
+BN_LABEL = {"teacher": "teacher's (initial)", "recompute": "recomputed on train subset"}
+
+
+def panel_figure(keys, metrics, titles, name, row_labels, share_rows=False):
+    """One column per grid, one row per metric; share_rows: one colour range per row (to compare columns)."""
+    fig, axes = plt.subplots(len(metrics), len(keys), figsize=(4.6 * len(keys), 3.8 * len(metrics)), squeeze=False)
+    ims = [[None] * len(keys) for _ in metrics]
     for j, (key, title) in enumerate(zip(keys, titles)):
         for i, metric in enumerate(metrics):
-            lp.heatmap(axes[i][j], M[key], metric, title=f"{title}: {lp.LABELS[metric]}")
+            ims[i][j] = lp.heatmap(axes[i][j], M[key], metric,
+                                   title=f"{title}: {lp.LABELS[metric]}\nBN buffers: {BN_LABEL[grids[key].bn]}")
             if grids[key].coords == "ortho":
                 axes[i][j].set_aspect("equal")
         axes[-1][j].set_xlabel("λ1" if grids[key].coords == "interp" else "e1 (parameter units)")
         axes[0][j].legend(fontsize=7, loc="upper right", framealpha=0.8)
     for i, lab in enumerate(row_labels):
         axes[i][0].set_ylabel(lab)
+        if share_rows:
+            lims = [im.get_clim() for im in ims[i]]
+            for im in ims[i]:
+                im.set_clim(min(lo for lo, _ in lims), max(hi for _, hi in lims))
     m = P["head"]["out_dim"]
-    fig.suptitle(f"{P['dataset']}, {P['arch'][0]} ({P['arch'][1]} norm), m = {m}, {P['epochs']} epochs, "
-                 f"BN buffers: {P['bn']}", fontsize=9)
+    fig.suptitle(f"{P['dataset']}, {P['arch'][0]} ({P['arch'][1]} norm), m = {m}, {P['epochs']} epochs", fontsize=9)
     fig.tight_layout()
     plotting.save(fig, name, profile)
     plt.show()
@@ -117,6 +132,15 @@ panel_figure(["shared/ortho/zoom"], ["enc_kl", "knn"], ["crop around θ_T"], "fi
              ["e2 (parameter units)", "e2 (parameter units)"])
 
 # %% [markdown]
+# ## The shared view with both BN buffer choices (interpolation coordinates: the points are grid nodes)
+
+# %%
+bn_alt = next(k for k in grids if k.startswith("shared/interp/bn="))
+bn_keys = sorted(["shared/interp", bn_alt], key=lambda k: grids[k].bn != "teacher")  # teacher's buffers first
+panel_figure(bn_keys, ["kl", "linear"], ["shared view"] * 2, "fig05_bn_choice",
+             ["loss landscape (λ2)", "probing landscape (λ2)"], share_rows=True)
+
+# %% [markdown]
 # ## The numbers behind the figures (every grid point, tidy)
 
 # %%
@@ -133,7 +157,60 @@ points = pd.DataFrame([{"grid": k, **p} for k, m in M.items() for p in m["points
 points
 
 
+# %% [markdown]
+# ## The asymmetric valley, the segments between the points, and the BN choice
+
 # %%
+zoom, n_test = M["shared/ortho/zoom"], grids["shared/ortho/zoom"].probe_test
+za, zb = np.asarray(zoom["a"]), np.asarray(zoom["b"])
+i0, c = int(np.argmin(np.abs(zb))), int(np.argmin(np.abs(za)))  # the e1 axis through the teacher
+kl_row, lin_row = np.asarray(zoom["grids"]["kl"][0][i0]), np.asarray(zoom["grids"]["linear"][0][i0])
+local_pt = M["shared/ortho"]["points"][1]
+
+
+def se(p, n=n_test):
+    """Binomial standard error of a probe accuracy on n test images (default: the crop's)."""
+    return np.sqrt(p * (1 - p) / n)
+
+
+# ±k grid steps along e1 (e1 points to the α≈0 student); "flat" = the side with the lower KL at that distance
+valley = pd.DataFrame([{"distance": za[c + k], "KL away": kl_row[c - k], "KL towards": kl_row[c + k],
+                        "probe away": lin_row[c - k], "probe towards": lin_row[c + k]}
+                       for k in range(1, min(c, len(za) - 1 - c) + 1)])
+valley["KL ratio away/towards"] = valley["KL away"] / valley["KL towards"].clip(lower=1e-300)
+flat_towards = valley["KL ratio away/towards"] > 1
+valley["probe flat − steep"] = np.where(flat_towards, 1, -1) * (valley["probe towards"] - valley["probe away"])
+valley["SE of difference"] = np.hypot(se(valley["probe towards"]), se(valley["probe away"]))
+valley["z"] = valley["probe flat − steep"] / valley["SE of difference"]
+display(valley)
+
+near, far = valley.iloc[0], valley.iloc[-1]
+ratios = valley["KL ratio away/towards"]
+asym = ("steep away from the α≈0 student, gentle towards it" if (ratios > 1.5).all() else
+        "steep towards the α≈0 student, gentle away from it" if (ratios < 1 / 1.5).all() else
+        "without a consistent steep side (ratios between 1/1.5 and 1.5, or changing side)")
+asym_verdict = ("as in the paper (Sec. 5: a steep rise on the side away from θ*_S(0), a gradual one towards it)"
+                if (ratios > 1.5).all() else
+                "unlike the paper, whose steep side (Sec. 5) points away from θ*_S(0) and whose gentle side leads "
+                "towards it")
+better, worse = int((valley["z"] > 2).sum()), int((valley["z"] < -2).sum())
+probe_verdict = ("agrees with the paper: the flat side has the higher probe accuracy" if better and not worse else
+                 "is opposite to the paper: the probe is higher on the steep side" if worse and not better else
+                 "is mixed: the sign of the difference changes with the distance" if better and worse else
+                 f"does not resolve the paper's claim: every difference is within 2 SE at {n_test} test images")
+flat_near = near["probe towards"] if flat_towards.iloc[0] else near["probe away"]
+steep_near = near["probe away"] if flat_towards.iloc[0] else near["probe towards"]
+p_teacher = lin_row[c]
+further = (f", {far['KL away']:.2e} vs {far['KL towards']:.2e} at {far['distance']:.3g} (ratio "
+           f"{far['KL ratio away/towards']:.3g})" if len(valley) > 1 else "")
+
+
+def at_point(m, metric, p):
+    """The grid value at a marked point (interp grids put the points on grid nodes)."""
+    a, b = np.asarray(m["a"]), np.asarray(m["b"])
+    return m["grids"][metric][0][int(np.argmin(np.abs(b - p["b"])))][int(np.argmin(np.abs(a - p["a"])))]
+
+
 def segment(m, target, metric):
     """Grid values on the straight segment from the teacher (0, 0) to a marked point (interp grids put
     the points on grid nodes, so the segment runs along a grid line)."""
@@ -146,40 +223,44 @@ def segment(m, target, metric):
     return b[is_], z[is_, j]
 
 
-zoom = M["shared/ortho/zoom"]
-za, zb = np.asarray(zoom["a"]), np.asarray(zoom["b"])
-row = zoom["grids"]["kl"][0][int(np.argmin(np.abs(zb)))]  # the e1 axis through the teacher
-lin_row = zoom["grids"]["linear"][0][int(np.argmin(np.abs(zb)))]
-c = int(np.argmin(np.abs(za)))
-local_pt = M["shared/ortho"]["points"][1]
-r = max(1, min(int(round(local_pt["a"] / (za[1] - za[0]))), c, len(za) - 1 - c))  # grid steps ≈ |θ*_S(0) − θ_T|
-kl_t, kl_plus, kl_minus = row[c], row[c + r], row[c - r]
 shared = M["shared/interp"]
 lam, kl_local = segment(shared, 1, "kl")
 _, lin_local = segment(shared, 1, "linear")
 _, kl_far = segment(shared, 2, "kl")
-ratio = kl_minus / max(kl_plus, 1e-12)
-shape = ("steeper away from the α≈0 student than towards it (an asymmetric valley)" if ratio > 1.5 else
-         "steeper towards the α≈0 student than away from it" if ratio < 1 / 1.5 else
-         "about as steep on both sides (no clear asymmetry at this crop)")
 barrier = kl_local.max() > 1.05 * max(kl_local[0], kl_local[-1])
 fresh = M["nonlocal/ortho"]["points"]
 moved_far = np.hypot(fresh[2]["a"] - fresh[1]["a"], fresh[2]["b"] - fresh[1]["b"])
-text = f"""### What this run found ({profile} profile, BN buffers: {P['bn']})
+bn_rows = pd.DataFrame([{"BN buffers": BN_LABEL[grids[k].bn], "point": p["name"],
+                         **{metric: at_point(M[k], metric, p) for metric in ("kl", "linear", "knn")}}
+                        for k in bn_keys for p in M[k]["points"]])
+display(bn_rows)
+bn_t, bn_o = (bn_rows[bn_rows["BN buffers"] == BN_LABEL[grids[k].bn]].reset_index(drop=True) for k in bn_keys)
+text = f"""### What this run found ({profile} profile; BN buffers: {BN_LABEL[P['bn']]} unless stated)
 
 - **Asymmetric valley at the teacher** (crop around θ_T, e1 pointing to the α≈0 student at distance
-  {local_pt['a']:.3g}): KL to the teacher is {kl_t:.2e} at θ_T, {kl_plus:.2e} at distance {za[c + r]:.3g} towards the
-  student and {kl_minus:.2e} the same distance away from it (ratio {ratio:.1f}): the valley is {shape}.
-  Linear probe on that axis: {lin_row[c - r]*100:.1f}% (away), {lin_row[c]*100:.1f}% (teacher),
-  {lin_row[c + r]*100:.1f}% (towards the student).
+  {local_pt['a']:.3g}, table above): KL to the teacher {near['KL away']:.2e} at distance {near['distance']:.3g} away from
+  the student vs {near['KL towards']:.2e} towards it (ratio {near['KL ratio away/towards']:.3g}){further}: the valley is
+  {asym}, {asym_verdict}.
+- **Probing on the two sides** (linear probe on {n_test} test images; ± is the binomial standard error of one grid
+  point): at distance {near['distance']:.3g} the flat side has {flat_near*100:.1f} ± {se(flat_near)*100:.1f}%, the steep side
+  {steep_near*100:.1f} ± {se(steep_near)*100:.1f}%, the teacher {p_teacher*100:.1f} ± {se(p_teacher)*100:.1f}%. The paper reads the flat
+  direction as leading into a region of high probing accuracy (in line with He et al. 2019: the flatter side of
+  an asymmetric valley generalizes better). At the {len(valley)} distance(s) on the e1 axis the flat side is higher at
+  {int((valley['probe flat − steep'] > 0).sum())}, by more than 2 SE at {better}, and lower by more than 2 SE at {worse}:
+  this run {probe_verdict}.
 - **Teacher → α≈0 student** (distance {local_pt['a']:.3g}; {len(lam)} grid nodes on the segment): KL goes from
   {kl_local[0]:.2e} to {kl_local[-1]:.2e} with a maximum of {kl_local.max():.2e} at λ1 = {lam[np.argmax(kl_local)]:.2f}
   ({'a barrier: the student sits in a separate local minimum' if barrier else 'no barrier on this grid: the student is downhill of the path'});
-  the linear probe goes from {lin_local[0]*100:.1f}% to {lin_local[-1]*100:.1f}% (peak {lin_local.max()*100:.1f}%).
+  the linear probe goes from {lin_local[0]*100:.1f}% to {lin_local[-1]*100:.1f}% (peak {lin_local.max()*100:.1f}%;
+  ± {se(lin_local.max(), grids['shared/interp'].probe_test)*100:.1f} at {grids['shared/interp'].probe_test} test images).
 - **Teacher → α = 1 student**: KL from {kl_far[0]:.2e} to {kl_far[-1]:.2e}, maximum {kl_far.max():.2e} on the segment
   ({'a barrier' if kl_far.max() > 1.05 * max(kl_far[0], kl_far[-1]) else 'no barrier on this grid'}).
 - **Distances** (orthonormal coordinates): the α≈0 student moved {local_pt['a']:.3g} from the teacher; the α = 1
   student moved {moved_far:.3g} from its fresh initialization, which lies {fresh[1]['a']:.3g} from the teacher.
+- **BN buffers** (shared view, table above): with the buffers {bn_o['BN buffers'][0]} the teacher point has KL
+  {bn_o['kl'][0]:.2e} to the teacher (with the teacher's: {bn_t['kl'][0]:.2e}); the α≈0 student has KL {bn_o['kl'][1]:.2e}
+  (vs {bn_t['kl'][1]:.2e}) and linear probe {bn_o['linear'][1]*100:.1f}% (vs {bn_t['linear'][1]*100:.1f}%), the α = 1 student
+  {bn_o['linear'][2]*100:.1f}% (vs {bn_t['linear'][2]*100:.1f}%), teacher {bn_o['linear'][0]*100:.1f}% (vs {bn_t['linear'][0]*100:.1f}%).
 """
 if profile != "paper":
     text += (f"\nThese are small nets trained for {P['epochs']} epochs on {P['dataset']}, not the paper's ResNet18 "

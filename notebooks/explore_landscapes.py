@@ -17,7 +17,9 @@
 # Pick the view, the metric and the coordinates; the **angle** and **offset** sliders move a straight
 # line through the plane (offset: fraction of the half-window, along the line's normal), and the
 # right panel shows the metric along it. With the stacked view, **plane** steps along a third, random
-# direction orthogonal to the shared plane (offsets in units of ‖θ*_S(α≈0) − θ_T‖).
+# direction orthogonal to the shared plane (offsets in units of ‖θ*_S(α≈0) − θ_T‖). The marked points
+# are drawn on the plane at offset 0 only (the others do not contain them). The last view is the shared
+# plane with the other BN buffer choice (see `05_landscapes`); every map's title names its choice.
 #
 # Everything is read from the results store: the grids of `05_landscapes` if they were computed
 # (else a coarse grid is computed once, with progress), so moving a slider never trains or evaluates
@@ -63,12 +65,14 @@ def load(cfg):
 
 DATA = {(view, coords): load(grids[f"{view}/{coords}"]) for view in ("nonlocal", "shared") for coords in ("interp", "ortho")}
 DATA[("crop", "ortho")] = load(grids["shared/ortho/zoom"])
+DATA[("bn", "interp")] = load(next(g for k, g in grids.items() if k.startswith("shared/interp/bn=")))
 DATA[("stacked", "ortho")] = load(replace(grids["shared/ortho"], resolution=E["stack_resolution"],
                                           stack=tuple(E["stack"])))
 
 # %%
 view = W.Dropdown(options=[("non-local (α = 1)", "nonlocal"), ("shared (α ≈ 0 and 1)", "shared"),
-                           ("shared, crop at teacher", "crop"), ("shared, stacked planes", "stacked")],
+                           ("shared, crop at teacher", "crop"), ("shared, stacked planes", "stacked"),
+                           (f"shared, other BN buffers ({DATA[('bn', 'interp')]['bn']})", "bn")],
                   value="shared", description="view")
 metric = W.Dropdown(options=[(lp.LABELS[k], k) for k in ("kl", "loss", "enc_kl", "linear", "knn", "norm")],
                     value="kl", description="metric")
@@ -82,12 +86,13 @@ label = W.Label(value="drawing ...")
 
 
 def current():
-    c = "ortho" if view.value in ("crop", "stacked") else coords.value
+    c = {"crop": "ortho", "stacked": "ortho", "bn": "interp"}.get(view.value, coords.value)
     return DATA[(view.value, c)], c
 
 
 def map_panel(ax, m, c, metric_name, s, lines):
-    lp.heatmap(ax, m, metric_name, stack=s, title=f"{lp.LABELS[metric_name]}, plane {m['stack'][s]:+g}")
+    lp.heatmap(ax, m, metric_name, stack=s,
+               title=f"{lp.LABELS[metric_name]}, plane {m['stack'][s]:+g}, BN buffers: {m['bn']}")
     if c == "ortho":
         ax.set_aspect("equal")
     for ang, off in lines:

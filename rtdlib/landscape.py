@@ -3,8 +3,9 @@
 A plane through three parameter vectors (the teacher θ_T and two others) in
   interpolation coordinates: θ(λ1, λ2) = θ_T + λ1 (θ_1 − θ_T) + λ2 (θ_2 − θ_T)   (Fig. 5), or
   orthonormal coordinates:   θ(x, y)  = θ_T + x e1 + y e2, e1, e2 Gram-Schmidt     (Figs. 13-16),
-or two filter-normalized random directions around one point (Li et al. 2018). Optional stacked
-planes step along a third, random direction orthogonal to the plane.
+or two filter-normalized random directions around one point (Li et al. 2018: every filter of a
+direction as long as that filter of the point). Optional stacked planes step along a third, random
+direction orthogonal to the plane.
 
 Views (θ*_S(α): the student trained from locality α; θ_S(1): the fresh init):
   nonlocal: θ_T, θ_S(1), θ*_S(1)      shared: θ_T, θ*_S(α≈0), θ*_S(1)      random: around one point
@@ -93,20 +94,38 @@ def flat_params(net) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1).double() for p in net.parameters()])
 
 
-def filter_normalized_direction(net, seed: int) -> torch.Tensor:
-    """Li et al. (2018): Gaussian direction, each filter (row) rescaled to its filter's norm in `net`;
+def filter_normalized_direction(net, center: torch.Tensor, seed: int) -> torch.Tensor:
+    """Li et al. (2018): Gaussian direction, each filter (row) rescaled to the norm of the same filter of
+    `center` (a flat vector in `net`'s parameter layout, the point the direction starts from);
     1-D parameters (biases, norm affines) get no component."""
     g = torch.Generator().manual_seed(seed)
-    parts = []
+    parts, i = [], 0
     for p in net.parameters():
-        p = p.detach().double().cpu()
+        c = center[i:i + p.numel()].view(p.shape).double().cpu()
+        i += p.numel()
         if p.dim() <= 1:
             parts.append(torch.zeros(p.numel(), dtype=torch.float64))
             continue
         d = torch.randn(p.shape, generator=g, dtype=torch.float64)
-        d = d * (p.flatten(1).norm(dim=1) / d.flatten(1).norm(dim=1).clamp_min(1e-12)).view(-1, *[1] * (p.dim() - 1))
+        d = d * (c.flatten(1).norm(dim=1) / d.flatten(1).norm(dim=1).clamp_min(1e-12)).view(-1, *[1] * (p.dim() - 1))
         parts.append(d.reshape(-1))
+    if i != center.numel():
+        raise ValueError(f"center has {center.numel()} entries; the net has {i} parameters")
     return torch.cat(parts)
+
+
+def orthonormal_pair(d1: torch.Tensor, d2: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gram-Schmidt basis (e1 along d1) of the span of d1 and d2."""
+    e1 = d1 / d1.norm()
+    r = d2 - (d2 @ e1) * e1
+    return e1, r / r.norm()
+
+
+def off_plane(third: torch.Tensor, e1: torch.Tensor, e2: torch.Tensor, length) -> torch.Tensor:
+    """`third` with its components along the orthonormal e1, e2 removed, rescaled to `length`."""
+    w = third - (third @ e1) * e1
+    w = w - (w @ e2) * e2
+    return w / w.norm() * length
 
 
 @dataclass
@@ -125,25 +144,24 @@ class Plane:
 def plane(theta_t, theta_1, theta_2, coords: str, third: torch.Tensor, names=("teacher", "p1", "p2")) -> Plane:
     """The plane through three float64 vectors; `third` (any direction) is made orthogonal to the plane."""
     d1, d2 = theta_1 - theta_t, theta_2 - theta_t
-    e1 = d1 / d1.norm()
-    e2 = (d2 - (d2 @ e1) * e1) / (d2 - (d2 @ e1) * e1).norm()
+    e1, e2 = orthonormal_pair(d1, d2)
     if coords == "interp":
         u, v = d1, d2
         pts = [(names[0], 0.0, 0.0), (names[1], 1.0, 0.0), (names[2], 0.0, 1.0)]
     else:
         u, v = e1, e2
         pts = [(names[0], 0.0, 0.0), (names[1], d1.norm().item(), 0.0), (names[2], (d2 @ u).item(), (d2 @ v).item())]
-    w = third - (third @ e1) * e1
-    w = w - (w @ e2) * e2
-    w = w / w.norm() * d1.norm()  # stack offsets in units of |θ_1 - θ_T| in both coordinates
+    w = off_plane(third, e1, e2, d1.norm())  # stack offsets in units of |θ_1 - θ_T| in both coordinates
     return Plane(theta_t, u, v, w, pts)
 
 
 def random_plane(center, net, seed: int, name: str) -> Plane:
-    u = filter_normalized_direction(net, seed)
-    v = filter_normalized_direction(net, seed + 1)
-    w = filter_normalized_direction(net, seed + 2)
-    return Plane(center, u, v, w, [(name, 0.0, 0.0)])
+    """Two filter-normalized directions around `center`; the stacking direction is a third one made
+    orthogonal to both and kept at its own length (stack offsets in direction units)."""
+    u = filter_normalized_direction(net, center, seed)
+    v = filter_normalized_direction(net, center, seed + 1)
+    third = filter_normalized_direction(net, center, seed + 2)
+    return Plane(center, u, v, off_plane(third, *orthonormal_pair(u, v), third.norm()), [(name, 0.0, 0.0)])
 
 
 def window(cfg: LandscapeCfg, points) -> tuple[float, float, float, float]:
@@ -193,7 +211,7 @@ def endpoints(cfg: LandscapeCfg, store: Store, device):
 
 
 def build_plane(cfg: LandscapeCfg, teacher, vecs) -> Plane:
-    third = filter_normalized_direction(teacher, cfg.dir_seed + 2)
+    third = filter_normalized_direction(teacher, vecs["teacher"], cfg.dir_seed + 2)  # the planes start at θ_T
     if cfg.view == "nonlocal":
         return plane(vecs["teacher"], vecs["fresh"], vecs["nonlocal"], cfg.coords, third,
                      ("teacher", "fresh init", "student α=1"))
@@ -204,6 +222,15 @@ def build_plane(cfg: LandscapeCfg, teacher, vecs) -> Plane:
 
 
 # ---------------------------------------------------------------- evaluation of grid points
+
+def ce_kl_sums(s_logits, t_logits) -> tuple[float, float]:
+    """Cross-entropy and KL(teacher ‖ student) summed over rows, in float64 from the logits on: near the
+    teacher the KL is 1e-5..1e-8, below float32 rounding of log-probabilities (~1e-7); KL directly, not
+    CE − H, which loses digits when both sit near ln m."""
+    t_logp, s_logp = F.log_softmax(t_logits.double(), 1), F.log_softmax(s_logits.double(), 1)
+    t_p = t_logp.exp()
+    return -(t_p * s_logp).sum().item(), (t_p * (t_logp - s_logp)).sum().item()
+
 
 class Evaluator:
     """Metrics of parameter vectors on fixed data; `loop` and `batched` give the same numbers."""
@@ -251,12 +278,8 @@ class Evaluator:
     def metrics(self, theta, logits, feats, f_ptr, f_pte) -> dict:
         ce = kl = ekl = 0.0
         for s, t, fs, ft in zip(logits, self.t_logits, feats, self.t_feats):
-            # float64 sums; KL directly (not CE - H, which loses digits when both sit near ln m)
-            t_logp, s_logp = F.log_softmax(t, 1).double(), F.log_softmax(s, 1).double()
-            ce -= (t_logp.exp() * s_logp).sum().item()
-            kl += (t_logp.exp() * (t_logp - s_logp)).sum().item()
-            ft_logp, fs_logp = F.log_softmax(ft, 1).double(), F.log_softmax(fs, 1).double()
-            ekl += (ft_logp.exp() * (ft_logp - fs_logp)).sum().item()
+            c, k = ce_kl_sums(s, t)
+            ce, kl, ekl = ce + c, kl + k, ekl + ce_kl_sums(fs, ft)[1]
         n = len(self.x_eval)
         return {"loss": ce / n, "kl": kl / n, "enc_kl": ekl / n,
                 "linear": linear_probe(f_ptr, self.y_ptr, f_pte, self.y_pte, self.num_classes,

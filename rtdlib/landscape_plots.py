@@ -13,22 +13,35 @@ MARKERS = ("*", "o", "s")
 
 
 def values(m: dict, metric: str, stack: int = 0) -> np.ndarray:
-    """The (b, a) array of a metric on one stacked plane, log10 for KLs (floored at 1e-8)."""
+    """The (b, a) array of a metric on one stacked plane; log10 for KLs, NaN where the KL is exactly 0
+    (the teacher with its own buffers), so the colour range comes from the rest of the plane."""
     z = np.asarray(m["grids"][metric][stack], dtype=float)
-    return np.log10(np.maximum(z, 1e-8)) if metric in LOG_METRICS else z
+    return log10_kl(z) if metric in LOG_METRICS else z
+
+
+def log10_kl(z: np.ndarray) -> np.ndarray:
+    """log10 of the positive entries, NaN elsewhere (a KL of exactly 0 has no place on a log scale)."""
+    return np.log10(z, out=np.full_like(z, np.nan), where=z > 0)
 
 
 def heatmap(ax, m: dict, metric: str, stack: int = 0, contours=True, colorbar=True, title=None):
+    """Heat map of one stacked plane; the marked points only on the plane at offset 0, which holds them."""
+    from matplotlib import colormaps
     a, b = np.asarray(m["a"]), np.asarray(m["b"])
-    im = ax.pcolormesh(a, b, values(m, metric, stack), shading="nearest", cmap=CMAPS.get(metric, "viridis"),
-                       rasterized=True)
+    cmap = colormaps[CMAPS.get(metric, "viridis")].with_extremes(bad="lightgrey")  # NaN: a KL of exactly 0
+    im = ax.pcolormesh(a, b, values(m, metric, stack), shading="nearest", cmap=cmap, rasterized=True)
     if contours:
         cs = ax.contour(a, b, np.asarray(m["grids"]["norm"][stack]), levels=6, colors="white", linewidths=0.6,
                         alpha=0.8)
         ax.clabel(cs, fontsize=6, fmt="%.1f")
-    for marker, p in zip(MARKERS, m["points"]):
-        if a.min() <= p["a"] <= a.max() and b.min() <= p["b"] <= b.max():
-            ax.plot(p["a"], p["b"], marker, ms=9, mfc="white", mec="black", mew=0.8, label=p["name"])
+    if m["stack"][stack] == 0:
+        for marker, p in zip(MARKERS, m["points"]):
+            if a.min() <= p["a"] <= a.max() and b.min() <= p["b"] <= b.max():
+                ax.plot(p["a"], p["b"], marker, ms=9, mfc="white", mec="black", mew=0.8, label=p["name"])
+    if metric in LOG_METRICS:  # the grey cells of exact zeros, marked on top
+        zi, zj = np.nonzero(np.asarray(m["grids"][metric][stack], dtype=float) <= 0)
+        if len(zi):
+            ax.plot(a[zj], b[zi], "x", ms=7, mew=1.5, color="red", ls="none", label="KL = 0 exactly (grey)")
     ax.set_xlim(a.min(), a.max())
     ax.set_ylim(b.min(), b.max())
     if colorbar:
@@ -70,5 +83,8 @@ def line_slice(m: dict, metric: str, angle_deg: float, offset: float, stack: int
     a, b = np.asarray(m["a"]), np.asarray(m["b"])
     pts = start + np.linspace(0, 1, n)[:, None] * (end - start)
     inside = np.clip(pts, [a.min(), b.min()], [a.max(), b.max()])  # end points on the border can round outside
-    f = RegularGridInterpolator((b, a), values(m, metric, stack))
-    return np.linalg.norm(pts - start, axis=1), f(inside[:, ::-1]), (start, end)
+    # KLs: interpolate the KL itself, then take log10, so a slice through the zero at the teacher loses
+    # one point rather than a cell's width on both sides
+    f = RegularGridInterpolator((b, a), np.asarray(m["grids"][metric][stack], dtype=float))
+    z = f(inside[:, ::-1])
+    return np.linalg.norm(pts - start, axis=1), log10_kl(z) if metric in LOG_METRICS else z, (start, end)

@@ -179,7 +179,7 @@ def landscape_grids(P) -> dict:
     """Figs. 5, 13-16: {"view/coords[/zoom]": LandscapeCfg} around one teacher and its two students."""
     from dataclasses import replace
 
-    from .landscape import LandscapeCfg
+    from .landscape import BN_CHOICES, LandscapeCfg
     endpoint = distill_run(P, *P["arch"], P["seed"], probe_nets=tuple(P["probe_nets"]))
     base = LandscapeCfg(distill=endpoint, local_alpha=P["alpha"], resolution=P["resolution"], margin=P["margin"],
                         bn=P["bn"], eval_size=P["eval_size"], probe_train=P["probe_train"],
@@ -187,7 +187,11 @@ def landscape_grids(P) -> dict:
                         chunk=P["chunk"])
     grids = {f"{view}/{coords}": replace(base, view=view, coords=coords)
              for view in ("nonlocal", "shared") for coords in ("interp", "ortho")}
-    grids["shared/ortho/zoom"] = replace(grids["shared/ortho"], crop=P["crop"], resolution=P["crop_resolution"])
+    # the crop carries the valley verdict: more probe test images there (binomial error per point)
+    grids["shared/ortho/zoom"] = replace(grids["shared/ortho"], crop=P["crop"], resolution=P["crop_resolution"],
+                                         probe_test=P["crop_probe_test"])
+    other = next(b for b in BN_CHOICES if b != P["bn"])  # the shared view again with the other BN choice
+    grids[f"shared/interp/bn={other}"] = replace(grids["shared/interp"], bn=other)
     return grids
 
 

@@ -58,18 +58,58 @@ def test_orthonormal_coordinates_reproduce_points_and_preserve_distances_and_ang
     assert abs(pl.w @ pl.u) < 1e-9 and abs(pl.w @ pl.v) < 1e-9 and abs(pl.w.norm() - (p1 - t).norm()) < 1e-9
 
 
-def test_filter_normalized_direction_matches_filter_norms():
+def filter_norms(vec, net):
+    """Per-filter norms of a flat vector in net's layout, for the parameters with filters (dim > 1)."""
+    out, i = [], 0
+    for p in net.parameters():
+        if p.dim() > 1:
+            out.append(vec[i:i + p.numel()].view(p.shape).flatten(1).norm(dim=1))
+        i += p.numel()
+    return torch.cat(out)
+
+
+def test_filter_normalized_direction_matches_the_filter_norms_of_its_center():
     net = make_nets(DISTILL, 1)[0]
-    d = L.filter_normalized_direction(net, seed=3)
+    center = 3.0 * L.flat_params(make_nets(DISTILL, 1)[1])  # not the net's own weights
+    d = L.filter_normalized_direction(net, center, seed=3)
     i = 0
     for p in net.parameters():
         part = d[i:i + p.numel()].view(p.shape)
-        i += p.numel()
         if p.dim() <= 1:
             assert not part.any()
         else:
-            assert torch.allclose(part.flatten(1).norm(dim=1), p.detach().double().flatten(1).norm(dim=1), rtol=1e-9)
-    assert not torch.equal(d, L.filter_normalized_direction(net, seed=4))
+            c = center[i:i + p.numel()].view(p.shape)
+            assert torch.allclose(part.flatten(1).norm(dim=1), c.flatten(1).norm(dim=1), rtol=1e-9)
+        i += p.numel()
+    assert not torch.equal(d, L.filter_normalized_direction(net, center, seed=4))
+
+
+def test_random_view_around_a_student_scales_to_the_student_and_stacks_off_its_plane(store):
+    c = cfg(view="random", center="nonlocal")
+    teacher, vecs = L.endpoints(c, store, "cpu")
+    pl = L.build_plane(c, teacher, vecs)
+    assert torch.equal(pl.origin, vecs["nonlocal"])
+    student_norms, teacher_norms = filter_norms(vecs["nonlocal"], teacher), filter_norms(vecs["teacher"], teacher)
+    assert not torch.allclose(student_norms, teacher_norms, rtol=1e-3)  # else the test could not tell them apart
+    for direction in (pl.u, pl.v):
+        assert torch.allclose(filter_norms(direction, teacher), student_norms, rtol=1e-9)
+    for direction in (pl.u, pl.v):  # the stacking direction leaves the plane at a right angle
+        assert abs(pl.w @ direction) < 1e-9 * pl.w.norm() * direction.norm()
+    third = L.filter_normalized_direction(teacher, vecs["nonlocal"], c.dir_seed + 2)
+    assert math.isclose(pl.w.norm().item(), third.norm().item(), rel_tol=1e-12)
+
+
+def test_kl_of_nearly_equal_logits_is_accurate_below_float32_rounding():
+    g = torch.Generator().manual_seed(0)
+    t = (3 * torch.randn(64, 512, generator=g)).float()
+    delta = 1e-4 * torch.randn(64, 512, generator=g)
+    s = t + delta.float()
+    d = s.double() - t.double()  # the perturbation the float32 logits actually carry
+    p = torch.softmax(t.double(), 1)
+    # KL(p ‖ q) = ½ Var_p(δ) + O(δ³) for logits q = p + δ
+    expected = 0.5 * ((p * d ** 2).sum(1) - (p * d).sum(1) ** 2).sum().item()
+    assert 1e-8 < expected < 1e-5
+    assert math.isclose(L.ce_kl_sums(s, t)[1], expected, rel_tol=1e-3)
 
 
 def at(res, metric, a, b, s=0):
@@ -181,3 +221,44 @@ def test_line_slices_stay_inside_awkward_windows(angle, offset):
     t = np.linspace(0, 1, len(vals))[:, None]
     expected = (start + t * (end - start)).sum(1)
     assert np.allclose(vals, expected, atol=1e-9 * (abs(a).max() + abs(b).max()))
+
+
+def toy_grid(stack=(0.0,)):
+    """3x3 planes with KL 0 at the teacher (centre) and 1e-6 .. 1e-2 elsewhere."""
+    kl = np.array([[1e-2, 1e-3, 1e-4], [1e-5, 0.0, 1e-6], [1e-3, 1e-4, 1e-5]])
+    return {"a": [-1.0, 0.0, 1.0], "b": [-1.0, 0.0, 1.0], "stack": list(stack),
+            "points": [{"name": "teacher", "a": 0.0, "b": 0.0}, {"name": "student", "a": 1.0, "b": 0.0}],
+            "grids": {"kl": [kl.tolist()] * len(stack), "norm": [(np.arange(9.0).reshape(3, 3) + 1).tolist()] * len(stack)}}
+
+
+def test_kl_colour_range_comes_from_the_nonzero_values_and_the_zero_is_marked():
+    from matplotlib.figure import Figure
+
+    from rtdlib import landscape_plots as lp
+    ax = Figure().subplots()
+    im = lp.heatmap(ax, toy_grid(), "kl", colorbar=False)
+    assert np.allclose(im.get_clim(), (-6, -2))
+    assert np.ma.getmaskarray(im.get_array()).reshape(3, 3)[1, 1]  # drawn as "no value", not as a floor
+    zero = [ln for ln in ax.lines if ln.get_label().startswith("KL = 0")]
+    assert len(zero) == 1 and list(zero[0].get_xdata()) == [0.0] and list(zero[0].get_ydata()) == [0.0]
+
+
+def test_points_are_marked_only_on_the_stacked_plane_that_holds_them():
+    from matplotlib.figure import Figure
+
+    from rtdlib import landscape_plots as lp
+    m = toy_grid(stack=(-0.5, 0.0))
+    labels = []
+    for s in range(2):
+        ax = Figure().subplots()
+        lp.heatmap(ax, m, "kl", stack=s, colorbar=False)
+        labels.append({ln.get_label() for ln in ax.lines})
+    assert not {"teacher", "student"} & labels[0] and {"teacher", "student"} <= labels[1]
+
+
+def test_kl_slice_through_the_teacher_loses_only_the_zero_itself():
+    from rtdlib import landscape_plots as lp
+    dist, vals, _ = lp.line_slice(toy_grid(), "kl", 0.0, 0.0, n=201)  # point 100 is the teacher (0, 0)
+    assert np.isnan(vals[100]) and np.isfinite(np.delete(vals, 100)).all()
+    kl_row = np.array([1e-5, 0.0, 1e-6])  # the row b = 0: KL interpolated linearly, then log10
+    assert np.allclose(vals[[0, 50, 150, 200]], np.log10([kl_row[0], kl_row[0] / 2, kl_row[2] / 2, kl_row[2]]))
