@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .config import check_choice, check_range
+
 
 def mean_sd(df: pd.DataFrame, by, value="acc") -> pd.DataFrame:
     g = df.groupby(by, sort=False)[value]
@@ -19,16 +21,38 @@ def mean_ci(values, level=0.95) -> tuple[float, float]:
     return float(v.mean()), float(stats.sem(v) * stats.t.ppf((1 + level) / 2, len(v) - 1))
 
 
-def paired_test(a, b) -> dict:
-    """Paired comparison of a vs b over the same seeds: mean difference, t-test, Wilcoxon, Cohen's d_z."""
+ALTERNATIVES = ("two-sided", "less", "greater")
+
+
+def paired_test(a, b, alternative="two-sided") -> dict:
+    """Paired comparison of a vs b over the same seeds: mean difference, t-test, Wilcoxon, Cohen's d_z.
+
+    alternative "less" / "greater": one-sided tests of mean (median) a - b < 0 / > 0, for a
+    directional hypothesis stated before looking at the data.
+    """
+    check_choice("alternative", alternative, ALTERNATIVES)
     a, b = np.asarray(a, float), np.asarray(b, float)
     d = a - b
-    out = {"n": len(d), "mean_diff": float(d.mean()), "sd_diff": float(d.std(ddof=1)) if len(d) > 1 else float("nan")}
+    out = {"n": len(d), "alternative": alternative, "mean_diff": float(d.mean()),
+           "sd_diff": float(d.std(ddof=1)) if len(d) > 1 else float("nan")}
     out["d_z"] = out["mean_diff"] / out["sd_diff"] if out["sd_diff"] and out["sd_diff"] > 0 else float("nan")
-    out["p_t"] = float(stats.ttest_rel(a, b).pvalue) if len(d) > 1 and d.std() > 0 else float("nan")
+    out["p_t"] = float(stats.ttest_rel(a, b, alternative=alternative).pvalue) \
+        if len(d) > 1 and d.std() > 0 else float("nan")
     nonzero = d[d != 0]
-    out["p_wilcoxon"] = float(stats.wilcoxon(a, b).pvalue) if len(nonzero) > 0 else float("nan")
+    out["p_wilcoxon"] = float(stats.wilcoxon(a, b, alternative=alternative).pvalue) if len(nonzero) > 0 else float("nan")
     return out
+
+
+def min_wilcoxon_p(n: int, alternative="two-sided") -> float:
+    """Smallest p the exact signed-rank test can give with n pairs (all differences of one sign).
+
+    Under H0 each of the 2^n sign patterns is equally likely; one-sided, only the most extreme one
+    reaches the tail, two-sided both extremes do. If it exceeds the level, no data at this n can be
+    significant.
+    """
+    check_choice("alternative", alternative, ALTERNATIVES)
+    check_range("number of pairs n", n, 1, 10_000)
+    return min(1.0, (1 if alternative != "two-sided" else 2) / 2 ** n)
 
 
 def fmt(mean: float, sd: float, scale=100.0) -> str:

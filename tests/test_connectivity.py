@@ -1,13 +1,15 @@
 """Linear mode connectivity: interpolation end points, barrier arithmetic, bad input."""
+import copy
 from dataclasses import replace
 
 import pytest
 import torch
+from torch import nn
 
 from rtdlib import connectivity as C
+from rtdlib import stats
 from rtdlib import supervised as S
 from rtdlib.config import ConfigError
-from rtdlib.probe import recalibrate_bn
 from test_lottery import sup_cfg, tiny_net
 
 
@@ -27,25 +29,69 @@ def test_barrier_is_max_minus_mean_of_end_points():
     assert C.barrier([0.2, 0.1, 0.2]) == pytest.approx(0.0)
 
 
+def bn_stats_by_hand(net, x, normalize) -> dict:
+    """{BN buffer name: value}: per-channel mean and unbiased variance of every BN layer's input over
+    all of x, from one train-mode forward pass (its own code path, not rtdlib.probe.recalibrate_bn)."""
+    net = copy.deepcopy(net).train()
+    out = {}
+    for name, m in net.named_modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            def hook(mod, inp, _, name=name):
+                dims = [0, *range(2, inp[0].dim())]
+                out[f"{name}.running_mean"] = inp[0].mean(dims)
+                out[f"{name}.running_var"] = inp[0].var(dims, unbiased=True)
+            m.register_forward_hook(hook)
+    with torch.no_grad():
+        net(normalize(x))
+    return out
+
+
+def close(sd, expected) -> bool:
+    return all(torch.allclose(sd[k], v, rtol=1e-4, atol=1e-5) for k, v in expected.items())
+
+
 @pytest.mark.parametrize("bn", ["interpolate", "recalibrate"])
-def test_end_points_reproduce_the_trained_networks(store, bn):
-    cfg = C.ConnectivityCfg(train=sup_cfg(epochs=2, save_epochs=()), orders=(0, 1), gammas=3, bn=bn)
+def test_path_points_use_the_recorded_bn_statistics(store, monkeypatch, bn):
+    """gamma = 1 and 0 are the two trained networks; their BN statistics (and those at gamma = 0.5) are
+    the trained ones ("interpolate", so the errors are the runs' own test errors) or the statistics of
+    the first recal_size training images computed by hand ("recalibrate")."""
+    recal = 200  # < the 256 training images (the subset must be honoured) and < one recalibration batch
+    cfg = C.ConnectivityCfg(train=sup_cfg(epochs=2, save_epochs=()), orders=(0, 1), gammas=3, bn=bn,
+                            recal_size=recal)
+    seen, real = [], C.accuracy
+
+    def recording(model, *a, **kw):  # the network each path point is evaluated with
+        seen.append({k: v.clone() for k, v in model.state_dict().items()})
+        return real(model, *a, **kw)
+
+    monkeypatch.setattr(C, "accuracy", recording)
     out = store.get_or_run("connectivity", cfg, C.connectivity).metrics
     (pair,) = out["pairs"]
-    assert out["bn"] == bn and [c["gamma"] for c in out["curves"]] == [0.0, 0.5, 1.0]
+    assert out["bn"] == bn and [c["gamma"] for c in out["curves"]] == [0.0, 0.5, 1.0] and len(seen) == 3
     ds, net, cl = S.prepare(cfg.train, torch.device("cpu"), store)
-    for order, err in ((0, pair["error_i"]), (1, pair["error_j"])):
-        run = store.get("supervised", replace(cfg.train, seed=order))
-        net.load_state_dict(run.load("final"))
-        if bn == "recalibrate":
-            net = recalibrate_bn(net, ds.x_train, ds.normalize, channels_last=cl)
-        else:
-            assert err == pytest.approx(1 - run.metrics["test_acc"], abs=1e-9)
-        assert err == pytest.approx(1 - S.accuracy(net, ds.x_test, ds.y_test, ds.normalize, cl), abs=1e-9)
+    runs = {o: store.get("supervised", replace(cfg.train, seed=o)) for o in (0, 1)}
+    sd_i, sd_j = runs[0].load("final"), runs[1].load("final")  # theta(gamma) = gamma theta_i + (1 - gamma) theta_j
+    for at, trained, err in ((0, sd_j, pair["error_j"]), (1, C.interpolate(sd_i, sd_j, 0.5), None),
+                             (2, sd_i, pair["error_i"])):
+        weights = {k: v for k, v in trained.items() if "running" not in k and "num_batches" not in k}
+        assert all(torch.equal(seen[at][k], v) for k, v in weights.items())
+        net.load_state_dict(trained)
+        if bn == "interpolate":
+            assert all(torch.equal(seen[at][k], v) for k, v in trained.items())
+            if err is not None:  # an end point is exactly the trained run
+                own = runs[0 if at == 2 else 1].metrics["test_acc"]
+                assert err == pytest.approx(1 - own, abs=1e-9)
+            continue
+        by_hand = bn_stats_by_hand(net, ds.x_train[:recal], ds.normalize)
+        assert close(seen[at], by_hand)
+        assert not close(seen[at], {k: trained[k] for k in by_hand})  # recalibration changed them
+        assert not close(seen[at], bn_stats_by_hand(net, ds.x_train, ds.normalize))  # on the subset only
+        if err is not None:
+            net.load_state_dict({**trained, **by_hand})
+            assert err == pytest.approx(1 - S.accuracy(net, ds.x_test, ds.y_test, ds.normalize, cl), abs=1e-9)
     assert pair["barrier"] == pytest.approx(C.barrier([c["error"] for c in out["curves"]]))
     # the runs differ only in data order, and they do differ
-    w0, w1 = (store.get("supervised", replace(cfg.train, seed=o)).load("final")["fc.weight"] for o in (0, 1))
-    assert not torch.equal(w0, w1)
+    assert not torch.equal(sd_i["fc.weight"], sd_j["fc.weight"])
 
 
 def test_mismatched_architectures_cannot_be_interpolated():
@@ -66,3 +112,18 @@ def test_bad_connectivity_config_is_one_line(kw, message):
     with pytest.raises(ConfigError) as e:
         C.ConnectivityCfg(train=sup_cfg(), **{"orders": (0, 1), **kw})
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_barrier_test_is_one_sided_and_its_wilcoxon_floor_is_attained():
+    student, init = [0.1, 0.3, 0.2, 0.5], [0.4, 0.5, 0.9, 0.6]  # every difference negative
+    two, less, greater = (stats.paired_test(student, init, alt) for alt in ("two-sided", "less", "greater"))
+    assert less["alternative"] == "less" and less["p_t"] == pytest.approx(two["p_t"] / 2)
+    assert greater["p_t"] == pytest.approx(1 - less["p_t"])
+    # all differences of one sign is the most extreme exact signed-rank outcome
+    assert less["p_wilcoxon"] == pytest.approx(stats.min_wilcoxon_p(4, "less")) == pytest.approx(1 / 16)
+    assert two["p_wilcoxon"] == pytest.approx(stats.min_wilcoxon_p(4)) == pytest.approx(2 / 16)
+    assert stats.min_wilcoxon_p(3, "less") > 0.05 > stats.min_wilcoxon_p(5, "less")
+    with pytest.raises(ConfigError, match="unknown alternative 'lower'; allowed: two-sided, less, greater"):
+        stats.paired_test(student, init, "lower")
+    with pytest.raises(ConfigError, match="number of pairs n = 0 is outside"):
+        stats.min_wilcoxon_p(0)
