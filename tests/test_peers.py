@@ -65,7 +65,7 @@ def float64():
                                                 ("random_roles", "ce", 1.0), ("none", "ce", 0.0)])
 def test_batched_and_loop_compute_the_same_steps(rule, loss, weight, float64):
     c = cfg(rule=rule, loss=loss, consensus_weight=weight, weight_decay=0.01)
-    x = torch.randn(3, 16, 1, 8, 8) * 2 + 1  # BN batch statistics differ clearly from the initial ones
+    x = torch.randn(3, 16, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 + 1  # BN statistics move clearly
     gen = P.role_generator(c)
     roles = [P.draw_roles(c.k, gen) if rule == "random_roles" else None for _ in x]
     runs = {}
@@ -87,7 +87,7 @@ def test_batched_and_loop_compute_the_same_steps(rule, loss, weight, float64):
         for name, v in sl[i].items():  # so do the weights and BN statistics after three steps
             assert torch.allclose(sb[i][name], v, rtol=1e-9, atol=1e-6 * c.lr), name
             if v.dtype.is_floating_point and student_steps[i]:  # every tensor moved, the BN statistics too
-                assert (v - init[i][name]).abs().max() > 1e-3, name
+                assert (v - init[i][name]).abs().max() > 0.5 * c.lr, name  # an Adam step is ~lr per element
         for s in (sl, sb):  # BN counts only the batches the network was a student on
             assert s[i]["encoder.body.1.num_batches_tracked"].item() == student_steps[i]
 
@@ -108,7 +108,7 @@ def training_state(group, opt):
 def test_teachers_do_not_change_in_their_step(path, weight):
     c = cfg(k=4, rule="random_roles", consensus_weight=weight, weight_decay=0.01, path=path)
     group, anchors, opt, _ = P.setup(c, 1, "cpu")
-    x = torch.randn(2, 16, 1, 8, 8) * 2 + 1
+    x = torch.randn(2, 16, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 + 1
     # step 1: nets 0, 1 teach (no moments yet); step 2: nets 2, 3 teach, after moving (and gaining momentum) in step 1
     for xb, teacher_of in zip(x, [torch.tensor([-1, -1, 0, 1]), torch.tensor([2, 3, -1, -1])]):
         before = training_state(group, opt)
