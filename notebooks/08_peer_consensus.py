@@ -21,15 +21,16 @@
 #
 # - **mean**: each network moves toward the stop-gradient mean of the *other* peers' outputs;
 # - **random roles**: every step a seeded random permutation makes ⌊K/2⌋ peers teachers and the rest
-#   students; student j learns from teacher j mod ⌊K/2⌋; teachers get no peer loss that step.
+#   students; student j learns from teacher j mod ⌊K/2⌋; a teacher is not changed in a step in which it teaches.
 #
 # Outputs are compared with cross-entropy on softmax outputs of the first paper's DINO-style head
 # (**ce**) or with the mean squared error on encoder embeddings, with no head at all (**mse**).
 # Every setting is compared, over the same seeds, with (1) the **independent control**: the same
 # networks, optimizer, data order and batches, but each network distils only its own frozen random
-# initialization (the random-teacher setting, no peer signal); (2) the **untrained** networks, also with
-# their BN statistics re-estimated on the data (**BN recalibrated**, the stronger random baseline); and
-# (3) the **raw input** pixels.
+# initialization (the random-teacher setting, no peer signal); (2) the **untrained** networks, as
+# initialized and with their BN statistics re-estimated on the data (**BN recalibrated**); the stronger
+# of the two on each probe in this run is the **random baseline** of the verdicts below; and (3) the
+# **raw input** pixels.
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -125,7 +126,8 @@ for col, (rule, loss) in enumerate(panels):
         ax.set(title=f"{rule}, {loss}" if row == 0 else None, xlabel="group size K" if row == len(PROBES) - 1 else None)
         if col == 0:
             ax.set_ylabel(f"{probe} accuracy (%)")
-axes[0][0].legend(fontsize=7, loc="best")
+handles, names = axes[0][0].get_legend_handles_labels()  # outside the panels: inside it hid points
+fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(names), fontsize=7)
 fig.suptitle(f"{P['dataset']} ({P['train_size'] or 'all'} train images), {P['model']['arch']} width {P['model']['width']}, "
              f"{steps} steps, λ = {b['consensus_weight']:g}, lr = {b['lr']:g}, {len(P['seeds'])} seeds", fontsize=10)
 plotting.save(fig, "fig08_peer_consensus_vs_k", profile)
@@ -145,8 +147,9 @@ for ax, probe in zip(axes[0], PROBES):
     ax.axvline(0, color="k", lw=0.8)
     ax.set(title=probe, xlabel="consensus − baseline (accuracy points)", yticks=range(len(labels)))
     ax.set_yticklabels(labels, fontsize=7)
-    ax.invert_yaxis()
-axes[0][-1].legend(fontsize=7, loc="best")
+axes[0][0].invert_yaxis()  # once: the panels share the y axis, so a second call would undo it
+handles, names = axes[0][0].get_legend_handles_labels()  # below the panels: inside it hid points
+fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(names), fontsize=7)
 plotting.save(fig, "fig08_peer_consensus_differences", profile)
 
 # %% [markdown]
@@ -179,7 +182,7 @@ display(tests.round(4))
 # **3. The objective.** Network $i$ of a group of $K$ (initialized from seed $1000s + i$ for group seed
 # $s$), with outputs $f_i(x)$, is trained on each batch $x$ with AdamW on
 #
-# $$L_i = \lambda\, m_i\, D\big(f_i(x),\ \mathrm{sg}[T_i(x)]\big) + (1-\lambda)\, D\big(f_i(x),\ \mathrm{sg}[f_i^{0}(x)]\big)$$
+# $$L_i = m_i \Big[\lambda\, D\big(f_i(x),\ \mathrm{sg}[T_i(x)]\big) + (1-\lambda)\, D\big(f_i(x),\ \mathrm{sg}[f_i^{0}(x)]\big)\Big]$$
 #
 # where $\mathrm{sg}$ is stop-gradient, $\lambda$ the consensus weight and $f_i^0$ the frozen initialization
 # of network $i$ in eval mode. For **ce**, $f$ is the DINO-style head on the encoder and
@@ -189,13 +192,26 @@ display(tests.round(4))
 # not logits, are averaged: the loss is then linear in the target and equals the mean of the $K-1$
 # pairwise distillation losses) and $T_i = \frac{1}{K-1}\sum_{j\ne i} f_j$ for mse, with $m_i = 1$. The
 # **random roles** rule draws a permutation $\pi$ each step (seeded); $\pi_1..\pi_{\lfloor K/2\rfloor}$ are
-# teachers ($m = 0$), student $\pi_{\lfloor K/2\rfloor + j}$ gets $T = f_{\pi_{j \bmod \lfloor K/2\rfloor}}$.
-# Peer targets come from the same train-mode forward pass (BN batch statistics) as the predictions.
+# teachers ($m = 0$), student $\pi_{\lfloor K/2\rfloor + j}$ ($m = 1$) gets $T = f_{\pi_{j \bmod \lfloor K/2\rfloor}}$.
+# A teacher does not change in a step in which it teaches: its parameters, BN running statistics and
+# AdamW moments (`exp_avg`, `exp_avg_sq`) are restored after the step, so neither momentum nor weight decay moves
+# it, and its moments neither decay nor accumulate while it teaches. AdamW's step counter $t$, which
+# sets the bias correction $1-\beta^t$, is one per parameter tensor and counts every step of the group,
+# teaching steps included (on the batched path one stacked tensor holds all $K$ networks; the loop path
+# does the same so that both compute the same step): a network that was a student in $s$ of $t$ steps
+# has moments accumulated over $s$ updates but bias-corrected for $t$. For the mean rule and the control
+# $m_i = 1$. Peer targets come from the same train-mode forward pass (BN batch statistics) as the predictions.
 #
 # **1. The control.** $\lambda = 0$: the same networks with the same initializations, optimizer,
 # learning rate, data order and batches, each distilling only its own frozen initialization (the
-# random-teacher setting of Sarnthein et al. 2023 with locality $\alpha = 0$; with BN the student in
-# train mode differs from its eval-mode teacher, so it learns). It is run once per (loss, learning
+# random-teacher setting of Sarnthein et al. 2023 with locality $\alpha = 0$). As in that paper the
+# teacher $f_i^0$ is frozen in eval mode with its initial BN statistics (running mean 0, variance 1), so
+# its BN layers are the identity (up to BN's eps) and it is the *un-normalized* random network, while the
+# student in train mode normalizes with batch statistics: they differ even at identical weights, which is
+# what the student learns from. With mse the student is pulled toward that un-normalized network's raw
+# embedding, whose scale is set by the unnormalized activations rather than by batch statistics; the
+# ce head instead compares softmax outputs. This is the faithful random-teacher control, not one tuned
+# to do well, and whether it ends below the untrained networks is measured below. It is run once per (loss, learning
 # rate) for as many networks as the largest group it is compared with; a group of $K$ is compared with
 # the control's networks $0..K-1$.
 
@@ -220,32 +236,96 @@ display(Markdown(
     f"Settings in this profile (`{P['design']}` design): " + "; ".join(labels) + "."))
 
 # %%
-def verdict(probe, bl, name):
+# The random baseline of each probe is the stronger untrained variant in this run; the control is also set
+# against it, paired over seeds on the same network indices, to see whether the control itself degrades.
+acc = per_seed.groupby("probe")[["consensus", *BASELINES]].mean() * 100
+RANDOM = [b for b in ("init", "init_bnrecal") if b in BASELINES]
+strongest = {p: max(RANDOM, key=lambda b: acc.loc[p, b]) for p in PROBES}
+
+def control_vs_random():
+    rows = []
+    for (loss, lr), c in ctrl.groupby(["loss", "lr"]):
+        for probe in PROBES:
+            cp = c[c.probe == probe]
+            u = base[(base.net == strongest[probe]) & (base.probe == probe) & base["index"].isin(cp["index"])]
+            a, r = cp.groupby("seed").acc.mean(), u.groupby("seed").acc.mean()
+            rows.append({"loss": loss, "lr": lr, "k": cp["index"].nunique(), "probe": probe,
+                         "baseline": strongest[probe], **stats.paired_test(a, r.loc[a.index])})
+    out = pd.DataFrame(rows)
+    out[["mean_diff", "sd_diff"]] *= 100
+    return out
+
+ctrl_tests = control_vs_random()
+plotting.save_table(ctrl_tests, "table08_peer_control_vs_random", profile)
+
+def significant(probe, bl):
+    """(all tests, significantly better, significantly worse) of the settings against baseline bl."""
     t = tests[(tests.probe == probe) & (tests.baseline == bl)]
-    better = t[(t.mean_diff > 0) & (t.p_t_holm < 0.05)]
-    worse = t[(t.mean_diff < 0) & (t.p_t_holm < 0.05)]
+    return t, t[(t.mean_diff > 0) & (t.p_t_holm < 0.05)], t[(t.mean_diff < 0) & (t.p_t_holm < 0.05)]
+
+def verdict(probe, bl, name):
+    t, better, worse = significant(probe, bl)
     best = t.loc[t.mean_diff.idxmax()]
     return (f"- {probe}, against {name}: {len(better)} of {len(t)} settings significantly better, {len(worse)} "
             f"significantly worse (Holm-adjusted paired t-test, p < 0.05). Largest mean difference: {best.setting} "
             f"{best.mean_diff:+.2f} points (d_z {best.d_z:.2f}, p_t {best.p_t:.3g}, Wilcoxon p {best.p_wilcoxon:.3g}).")
 
 def headline(probe):
-    def wins(bl):
-        t = tests[(tests.probe == probe) & (tests.baseline == bl)]
-        return t[(t.mean_diff > 0) & (t.p_t_holm < 0.05)].setting.tolist()
-    ctl, rnd = wins("control"), wins("init_bnrecal" if "init_bnrecal" in BASELINES else "init")
-    both = [s for s in ctl if s in rnd]
+    rnd = strongest[probe]
+    other = [b for b in RANDOM if b != rnd]
+    _, ctl, _ = significant(probe, "control")
+    _, wins, _ = significant(probe, rnd)
+    both = [s for s in ctl.setting if s in set(wins.setting)]
     text = (f"**{probe}: peer consensus significantly beats the independent control in {len(ctl)} of "
-            f"{tests.setting.nunique()} settings and the strongest random baseline in {len(rnd)}; both in {len(both)}.**")
-    if ctl and not both:
+            f"{tests.setting.nunique()} settings and the random baseline ({NAMES[rnd]}, {acc.loc[probe, rnd]:.1f}% "
+            f"on average" + (f", above {NAMES[other[0]]} at {acc.loc[probe, other[0]]:.1f}%" if other else "")
+            + f") in {len(wins)}; both in {len(both)}.**")
+    if len(ctl) and not both:
         text += (" None of its wins over the control is also a significant win over the random baseline, so they do "
                  "not show that consensus learns more than a random network already offers.")
+    if "input" in BASELINES:
+        t, above, below = significant(probe, "input")
+        text += (f" Against the raw input pixels ({acc.loc[probe, 'input']:.1f}%) consensus is "
+                 f"{t.mean_diff.min():+.1f} to {t.mean_diff.max():+.1f} points over the settings: {len(below)} "
+                 f"significantly below, {len(above)} significantly above.")
+        if t.mean_diff.max() < 0:
+            gap = acc.loc[probe, "input"] - acc.loc[probe, rnd]
+            text += " No setting reaches the accuracy of the pixels themselves" + (
+                f": on this probe the networks' features, trained or not (the random baseline is {gap:.1f} points "
+                f"below the input too), are less useful than the input they are computed from." if gap > 0 else
+                f", although the random baseline is {-gap:.1f} points above them: consensus training loses accuracy the "
+                f"untrained networks had.")
     return text
 
-acc = per_seed.groupby("probe")[["consensus", *BASELINES]].mean() * 100
+def control_caveat(probe):
+    """Which controls fall below the random baseline, and what a win over them then means."""
+    rnd = NAMES[strongest[probe]]
+    parts = []
+    for _, r in ctrl_tests[ctrl_tests.probe == probe].iterrows():
+        mine = per_seed[(per_seed.loss == r.loss) & (per_seed.lr == r.lr)].drop_duplicates("setting")
+        wins = {bl: significant(probe, bl)[1].setting.isin(mine.setting).sum() for bl in ("control", strongest[probe])}
+        head = (f"The {r.loss} control at lr {r.lr:g} ({r.k} networks) is {r.mean_diff:+.1f} points against the {rnd} "
+                f"networks (paired t p = {r.p_t:.3g}, d_z {r.d_z:.2f})")
+        if r.mean_diff < 0 and r.p_t < 0.05:
+            parts.append(f"{head}: distilling its own frozen initialization made the features significantly worse "
+                         f"than not training at all, so a win over this control of a {r.loss} setting at that lr can "
+                         f"reflect the control's degradation rather than learning by consensus; only the comparison "
+                         f"with the random baseline shows learning ({wins['control']} of those "
+                         f"{mine.setting.nunique()} settings significantly beat the control, "
+                         f"{wins[strongest[probe]]} the random baseline).")
+        elif r.mean_diff < 0:
+            parts.append(f"{head}: below it, though not significantly, so beating this control is weaker evidence "
+                         f"than beating the random baseline.")
+        else:
+            parts.append(f"{head}: not below it, so beating this control is at least as demanding as beating the "
+                         f"random baseline.")
+    return f"- {probe}: " + " ".join(parts)
+
 display(Markdown(
     f"### What this run found ({profile} profile, {len(P['seeds'])} seeds, {P['dataset']})\n\n"
     + "\n\n".join(headline(p) for p in PROBES) + "\n\n"
+    + "The independent control against the random baseline (its networks 0..k-1 and the same untrained "
+      "networks, paired over seeds):\n\n" + "\n".join(control_caveat(p) for p in PROBES) + "\n\n"
     + "\n".join(verdict(p, bl, NAMES[bl]) for p in PROBES for bl in BASELINES) + "\n\n"
     + "Mean accuracy over all settings (%): " + "; ".join(
         f"{p}: " + ", ".join(f"{NAMES[c]} {acc.loc[p, c]:.1f}" for c in acc.columns) for p in PROBES) + "."))

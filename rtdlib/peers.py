@@ -5,7 +5,7 @@ networks of one architecture, network i initialized from seed 1000*seed + i, all
 train mode (BN uses batch statistics) with AdamW, no projector, no predictor, no pretext task, no
 augmentation. On every batch x each network i gets the loss
 
-    L_i = lambda * m_i * D(f_i(x), sg[T_i(x)]) + (1 - lambda) * D(f_i(x), sg[f_i^0(x)])
+    L_i = m_i * [lambda * D(f_i(x), sg[T_i(x)]) + (1 - lambda) * D(f_i(x), sg[f_i^0(x)])]
 
 where sg is stop-gradient, f_i^0 the frozen initialization of network i in eval mode (its own random
 teacher), lambda the consensus weight and D and T_i are chosen by the config:
@@ -14,9 +14,16 @@ teacher), lambda the consensus weight and D and T_i are chosen by the config:
   loss "mse": f = the encoder embedding (no head), D(z, t) = mean_d (z_d - t_d)^2.
   rule "mean":         T_i = the mean of the other K-1 peers' outputs, m_i = 1;
   rule "random_roles": each step a seeded random permutation pi of the peers; pi[:K//2] are teachers
-                       (m = 0), the rest students (m = 1); the j-th student's target is teacher pi[j % (K//2)];
-  rule "none":         the control, lambda = 0: every network distils only its own frozen initialization
-                       (the random-teacher setting with alpha = 0) under the same optimizer, data and batches.
+                       (m = 0), the rest students (m = 1); the j-th student's target is teacher pi[j % (K//2)].
+                       A teacher does not change in a step in which it teaches: its parameters, BN buffers
+                       and AdamW moments (exp_avg, exp_avg_sq) are restored after the step, so neither
+                       momentum nor weight decay moves it and its moments neither decay nor accumulate.
+                       AdamW's step counter (one per parameter tensor; on the batched path one tensor
+                       holds all K networks) counts every step, so a network's bias correction uses the
+                       group's step count t, not the number of steps it was a student;
+  rule "none":         the control, lambda = 0, m_i = 1: every network distils only its own frozen
+                       initialization (the random-teacher setting with alpha = 0) under the same
+                       optimizer, data and batches.
 Peers' targets come from the same train-mode forward pass as their predictions, detached.
 Averaging probabilities (not logits) for "ce" makes the loss linear in the target, so the mean rule's
 loss equals the average of the K-1 pairwise distillation losses; for "mse" the gradient of
@@ -24,6 +31,7 @@ loss equals the average of the K-1 pairwise distillation losses; for "mse" the g
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 from dataclasses import dataclass, field
@@ -43,6 +51,7 @@ LOSSES = ("ce", "mse")
 PATHS = ("auto", "batched", "loop")
 SEED_STRIDE = 1000  # network i of group seed s is initialized from seed SEED_STRIDE * s + i
 ROLE_SEED = 7919    # offset of the role generator's seed from the group seed
+MOMENTS = ("exp_avg", "exp_avg_sq")  # AdamW's per-element state, restored with a teacher's weights
 
 
 @dataclass(frozen=True)
@@ -145,6 +154,22 @@ def consensus_targets(out: torch.Tensor, rule: str, loss: str, teacher_of=None):
 
 # --- the group: batched (torch.func) or a loop ---------------------------------------------------------
 
+def moments(opt, p) -> list[torch.Tensor]:
+    """AdamW's moments of parameter p; zeros, the value AdamW initializes them to, before p's first step."""
+    st = opt.state.get(p, {})
+    return [st[n] if n in st else torch.zeros_like(p) for n in MOMENTS]
+
+
+@contextlib.contextmanager
+def unchanged(group, opt, indices):
+    """Networks `indices` leave the block exactly as they entered it: parameters, buffers, AdamW moments."""
+    saved = [t.clone() for i in indices for t in group.net_state(i, opt)]
+    yield
+    with torch.no_grad():
+        for t, v in zip([t for i in indices for t in group.net_state(i, opt)], saved, strict=True):
+            t.copy_(v)
+
+
 class LoopGroup:
     def __init__(self, nets):
         self.nets = nets
@@ -162,6 +187,10 @@ class LoopGroup:
 
     def state_dicts(self):
         return [n.state_dict() for n in self.nets]
+
+    def net_state(self, i, opt) -> list[torch.Tensor]:
+        ps = list(self.nets[i].parameters())
+        return ps + list(self.nets[i].buffers()) + [m for p in ps for m in moments(opt, p)]
 
 
 class BatchedGroup:
@@ -191,6 +220,11 @@ class BatchedGroup:
         both = self.params | self.buffers
         return [{k: both[k][i].detach().clone() for k in self.names} for i in range(len(both[self.names[0]]))]
 
+    def net_state(self, i, opt) -> list[torch.Tensor]:
+        """Row i (a view) of every stacked parameter, buffer and AdamW moment."""
+        ps = list(self.params.values())
+        return [t[i] for t in ps + list(self.buffers.values()) + [m for p in ps for m in moments(opt, p)]]
+
 
 def resolve_path(cfg: PeersCfg, device) -> str:
     """"auto" picks the batched path where bench/peers.py measured it faster on this CPU in every run
@@ -209,22 +243,26 @@ def make_group(nets, path: str):
 
 
 def step(group, anchors, x, cfg: PeersCfg, opt, teacher_of=None) -> torch.Tensor:
-    """One update of every network; returns [loss, peer term, anchor term, disagreement] (means over K)."""
-    out = group(x)
-    lam = cfg.consensus_weight
-    zero = out.new_zeros(out.shape[0])
-    peer = anchor = zero
-    if lam > 0:
-        target, mask = consensus_targets(out, cfg.rule, cfg.loss, teacher_of)
-        peer = mask * divergence(out, target, cfg.loss)
-    if lam < 1:
-        with torch.no_grad():
-            anchor_target = as_target(anchors(x), cfg.loss)
-        anchor = divergence(out, anchor_target, cfg.loss)
-    loss = lam * peer + (1 - lam) * anchor
-    opt.zero_grad(set_to_none=True)
-    loss.sum().backward()  # networks share no parameters: each gets the gradient of its own L_i
-    opt.step()
+    """One update of every network but this step's teachers (random roles), which are left unchanged;
+    returns [loss, peer term, anchor term, disagreement] (means over K, teachers counting 0 in the first three)."""
+    teachers = [] if teacher_of is None else (teacher_of < 0).nonzero().flatten().tolist()
+    with unchanged(group, opt, teachers):  # AdamW's momentum and weight decay would move them (and BN its buffers)
+        out = group(x)
+        lam = cfg.consensus_weight
+        zero = out.new_zeros(out.shape[0])
+        peer = anchor = zero
+        mask = torch.ones_like(zero)
+        if lam > 0:
+            target, mask = consensus_targets(out, cfg.rule, cfg.loss, teacher_of)
+            peer = mask * divergence(out, target, cfg.loss)
+        if lam < 1:
+            with torch.no_grad():
+                anchor_target = as_target(anchors(x), cfg.loss)
+            anchor = mask * divergence(out, anchor_target, cfg.loss)
+        loss = lam * peer + (1 - lam) * anchor
+        opt.zero_grad(set_to_none=True)
+        loss.sum().backward()  # networks share no parameters: each gets the gradient of its own L_i
+        opt.step()
     with torch.no_grad():  # how far each net is from the others' mean (a diagnostic, for every rule)
         d = divergence(out, mean_of_others(as_target(out, cfg.loss)), cfg.loss) if out.shape[0] > 1 else zero
     return torch.stack([loss.mean(), peer.mean(), anchor.mean(), d.mean()]).detach()

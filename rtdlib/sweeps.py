@@ -204,8 +204,9 @@ def landscape_distills(P) -> list[DistillCfg]:
 def peer_settings(P) -> list[dict]:
     """The consensus settings (k, rule, loss, consensus_weight, lr) of a profile.
 
-    "full": every combination. "reduced": K x rule with the base loss, weight and lr; every other loss x
-    rule at the base K; every other weight and every other lr at the base K, rule and loss.
+    "full": every combination. "reduced": K x rule with the base loss, weight and lr; every other loss at
+    every K with the base rule and at the base K with every rule; every other weight and every other lr at
+    the base K, rule and loss.
     """
     b = P["base"]
     axes = {"k": P["ks"], "rule": P["rules"], "loss": P["losses"], "consensus_weight": P["weights"], "lr": P["lrs"]}
@@ -213,6 +214,7 @@ def peer_settings(P) -> list[dict]:
         import itertools
         return [dict(zip(axes, v)) for v in itertools.product(*axes.values())]
     out = [b | {"k": k, "rule": r} for k in P["ks"] for r in P["rules"]]
+    out += [b | {"loss": loss, "k": k} for loss in P["losses"] if loss != b["loss"] for k in P["ks"]]
     out += [b | {"loss": loss, "rule": r} for loss in P["losses"] if loss != b["loss"] for r in P["rules"]]
     out += [b | {"consensus_weight": w} for w in P["weights"] if w != b["consensus_weight"]]
     out += [b | {"lr": lr} for lr in P["lrs"] if lr != b["lr"]]
