@@ -163,31 +163,50 @@ def _find_idx(dirs, stem):
     return None
 
 
-def load_fashion_mnist(root: Path) -> Dataset:
+def _fashion_paths(root: Path) -> dict[str, list[Path]]:
     dirs = fashion_mnist_dirs(root)
-    arrays = {}
-    for split, (img, lab) in FASHION_FILES.items():
-        paths = [_find_idx(dirs, img), _find_idx(dirs, lab)]
-        if None in paths:
-            raise DatasetMissing(
-                f"Fashion-MNIST not found (looked in {', '.join(map(str, dirs))}); "
-                f"fetch it with `make data` or `python -m rtdlib data fetch fashion-mnist`")
-        arrays[split] = (torch.from_numpy(read_idx(paths[0]).copy()).unsqueeze(1),
-                         torch.from_numpy(read_idx(paths[1]).astype(np.int64)))
+    out = {split: [_find_idx(dirs, img), _find_idx(dirs, lab)] for split, (img, lab) in FASHION_FILES.items()}
+    if any(None in paths for paths in out.values()):
+        raise DatasetMissing(
+            f"Fashion-MNIST not found (looked in {', '.join(map(str, dirs))}); "
+            f"fetch it with `make data` or `python -m rtdlib data fetch fashion-mnist`")
+    return out
+
+
+def load_fashion_mnist(root: Path) -> Dataset:
+    arrays = {split: (torch.from_numpy(read_idx(img).copy()).unsqueeze(1),
+                      torch.from_numpy(read_idx(lab).astype(np.int64)))
+              for split, (img, lab) in _fashion_paths(root).items()}
     return Dataset("fashion-mnist", *arrays["train"], *arrays["test"], 10)
+
+
+TORCHVISION_DIRS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python", "stl10": "stl10_binary",
+                    "tiny-imagenet": "tiny-imagenet-200"}
+
+
+def _torchvision_dir(name: str, root: Path) -> Path:
+    where = root / TORCHVISION_DIRS[name]
+    if not where.exists():
+        raise DatasetMissing(f"{name} not found at {where}; on a machine with internet run "
+                             f"`python -m rtdlib data fetch {name}` (torchvision's download)")
+    return where
+
+
+def require(name: str, root: Path | None = None) -> None:
+    """Raise DatasetMissing (where we looked, how to fetch) unless dataset `name` is on disk; reads nothing."""
+    root = Path(root) if root else data_dir()
+    if name == "fashion-mnist":
+        _fashion_paths(root)
+    elif name in TORCHVISION_DIRS:
+        _torchvision_dir(name, root)
 
 
 def _torchvision(name: str, root: Path) -> Dataset:
     import torchvision.datasets as tvd
-    splits = {"cifar10": (tvd.CIFAR10, "cifar-10-batches-py"), "cifar100": (tvd.CIFAR100, "cifar-100-python"),
-              "stl10": (tvd.STL10, "stl10_binary")}
-    where = root / (splits[name][1] if name in splits else "tiny-imagenet-200")
-    if not where.exists():
-        raise DatasetMissing(f"{name} not found at {where}; on a machine with internet run "
-                             f"`python -m rtdlib data fetch {name}` (torchvision's download)")
+    where = _torchvision_dir(name, root)
     if name == "tiny-imagenet":
         return _tiny_imagenet(where)
-    cls = splits[name][0]
+    cls = {"cifar10": tvd.CIFAR10, "cifar100": tvd.CIFAR100, "stl10": tvd.STL10}[name]
     kw = (lambda s: {"split": s}) if name == "stl10" else (lambda s: {"train": s == "train"})
     parts = []
     for split in ("train", "test"):

@@ -65,10 +65,11 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
     unknown = sorted(set(overrides) - set(allowed))
     if unknown:
         raise ConfigError(f"unknown parameter(s) {unknown} of notebook {name}; allowed: {', '.join(sorted(allowed))}")
-    if name in PROFILES[profile]:  # check names, types and values before a kernel starts
+    if name in PROFILES[profile]:  # check names, types, values and data before a kernel starts
         P = settings(name, profile, **overrides)
-        for _, make in SWEEPS.get(name, ()):
-            make(P)
+        from . import data
+        for dataset in sorted({d.name for _, make in SWEEPS.get(name, ()) for d in data_cfgs(make(P))}):
+            data.require(dataset)
     out_dir = FIGURES / profile
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_staging()
@@ -117,6 +118,20 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def data_cfgs(obj):
+    """Every DataCfg inside a config, or lists and dicts of configs."""
+    import dataclasses
+    from .config import DataCfg
+    if isinstance(obj, DataCfg):
+        yield obj
+    elif dataclasses.is_dataclass(obj):
+        for f in dataclasses.fields(obj):
+            yield from data_cfgs(getattr(obj, f.name))
+    elif isinstance(obj, (list, tuple, dict)):
+        for v in (obj.values() if isinstance(obj, dict) else obj):
+            yield from data_cfgs(v)
 
 
 def store_warnings(executed: Path) -> list[str]:
