@@ -62,7 +62,8 @@ def test_damage_is_reported_and_a_failing_notebook_leaves_no_figure():
     assert r.returncode == 0, r.stderr
     target = notebooks.FIGURES / "smoke" / "fig01_student_vs_teacher.png"
     stamp = target.stat().st_mtime_ns
-    entry = next(p for p in (notebooks.results_dir() / "distill").glob("*") if (p / "metrics.json").exists())
+    record = json.loads((notebooks.FIGURES / "smoke" / ".runs" / "01_student_vs_teacher.json").read_text())
+    entry = notebooks.results_dir() / record["results"][0]  # one the run just read
     (entry / "metrics.json").write_text("{garbage")
     r = cli("run", "01_student_vs_teacher", "-p", "seeds=[0]", "-p", "epochs=1")
     assert r.returncode == 0 and f"damaged store entry {entry}: metrics.json" in r.stderr, r.stderr  # told, recomputed
