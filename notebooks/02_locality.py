@@ -26,10 +26,9 @@
 # **Sizes.** `quick`: Fashion-MNIST resized to 16×16, the first 1,024 training images (the probes
 # use the same 1,024 labelled images and 1,000 test images), a small ResNet-style net with BN
 # (width 16) and a small VGG-style net without BN (width 16), head 512 → 128 → m = 1,024,
-# 4 epochs of batch 64 (64 steps), α ∈ {0, 1e-10, 1e-6, 0.1, 0.5, 1} (6 of the paper's 14 values,
-# spanning the tiny and the large ones), seeds 0, 1, 2: 36 runs (the run record in
-# `figures/quick/MANIFEST.md` gives the measured wall time). The `paper` profile has the paper's 14
-# values of α, CIFAR-10, ResNet18/VGG11, m = 2^16, 150 epochs.
+# 4 epochs of batch 64 (64 steps), the paper's 14 values α ∈ {0, 1e-10, 1e-6, 1e-3, 0.1, 0.2, ..., 1},
+# seeds 0, 1, 2: 84 runs (the run record in `figures/quick/MANIFEST.md` gives the measured wall
+# time). The `paper` profile has the same α, CIFAR-10, ResNet18/VGG11, m = 2^16, 150 epochs.
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -70,7 +69,8 @@ n_seeds = len(P["seeds"])
 def alpha_axis(ax):
     """α at equally spaced, labelled positions (ordered): the tiny values and 0.5 vs 1 stay apart,
     which no single log or symlog scale manages for {0, 1e-10, ..., 1}."""
-    ax.set_xticks(range(len(alpha_list)), [f"{a:g}" for a in alpha_list])
+    ax.set_xticks(range(len(alpha_list)), [f"{a:g}" for a in alpha_list], rotation=45 if len(alpha_list) > 8 else 0,
+                  fontsize=8)
     ax.set_xlabel("α (ordered, not to scale)")
 
 
@@ -95,29 +95,30 @@ dist.style.format({"alpha": "{:g}", "dist_intended": "{:.3e}", "dist_actual": "{
 #
 # Dashed: the teacher; dotted: the teacher with its BN statistics re-estimated on the probe's
 # training images (only for nets with BN), the baseline any "student beats teacher" claim must also beat.
+# Bands and error bars: ± sd over seeds.
 
 # %%
 lin = probes[probes.probe == "linear"]
 curves = stats.mean_sd(lin[lin.net == "student"], ["model", "alpha", "epoch"])
 final = lin[lin.epoch == P["epochs"]]
-teach = stats.mean_sd(final[final.net.isin(["teacher", "teacher_bnrecal", "input"])], ["model", "net"])
+# every α's run probes the same teacher of its seed: one value per seed, so the sd is over seeds
+per_seed = final[final.net.isin(["teacher", "teacher_bnrecal", "input"])].groupby(["model", "net", "seed"])["acc"]
+teach = stats.mean_sd(per_seed.mean().reset_index(), ["model", "net"])
 
 fig, axes = plt.subplots(1, len(models) + 1, figsize=(4.6 * (len(models) + 1), 3.8), squeeze=False)
 axes = axes[0]
 
 
-def baselines(ax, model, vertical=False):
+def baselines(ax, model):
     for _, row in teach[teach.model == model].iterrows():
         style = {"teacher": "--", "teacher_bnrecal": ":", "input": "-."}[row.net]
-        ax.axhline(row["mean"] * 100, ls=style, lw=1.2, color=plotting.COLORS[row.net],
-                   label=plotting.LABELS[row.net])
+        plotting.baseline(ax, row["mean"] * 100, row.sd * 100, plotting.COLORS[row.net], style, plotting.LABELS[row.net])
 
 
 for ax, model in zip(axes, models):
     for a in alpha_list:
         d = curves[(curves.model == model) & (curves.alpha == a)]
-        ax.plot(d.epoch, d["mean"] * 100, "-o", ms=2.5, lw=1.2, color=color[a], label=f"α = {a:g}")
-        ax.fill_between(d.epoch, (d["mean"] - d.sd) * 100, (d["mean"] + d.sd) * 100, color=color[a], alpha=0.12)
+        plotting.mean_band(ax, d.epoch, d["mean"] * 100, d.sd * 100, color[a], f"α = {a:g}")
     baselines(ax, model)
     ax.set(title=model, xlabel="epoch", ylabel="linear probe accuracy (%)")
     ax.xaxis.get_major_locator().set_params(integer=True)
@@ -128,19 +129,23 @@ for i, model in enumerate(models):
     ax.errorbar(d.alpha.map(pos), d["mean"] * 100, yerr=d.sd * 100, fmt="-o", ms=3, capsize=2, label=f"student, {model}",
                 color=plt.get_cmap("tab10")(i))
     for _, row in teach[(teach.model == model) & (teach.net != "input")].iterrows():
-        ax.axhline(row["mean"] * 100, ls="--" if row.net == "teacher" else ":", lw=1, color=plt.get_cmap("tab10")(i),
-                   label=f"{plotting.LABELS[row.net]}, {model}")
+        plotting.baseline(ax, row["mean"] * 100, row.sd * 100, plt.get_cmap("tab10")(i),
+                          "--" if row.net == "teacher" else ":", f"{plotting.LABELS[row.net]}, {model}", lw=1)
 alpha_axis(ax)
 ax.set(title=f"summary: epoch {P['epochs']}", ylabel="linear probe accuracy (%)")
-handles, labels = axes[0].get_legend_handles_labels()
-axes[0].legend(handles, labels, fontsize=6.5, loc="best", ncol=2)
 ax.legend(fontsize=6, loc="best")
 fig.suptitle(subtitle, fontsize=10)
 fig.tight_layout()
+fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=7,
+           ncol=min(8, len(alpha_list) + 3))
 plotting.save(fig, "fig03_locality", profile)
 
 # %% [markdown]
 # ## Fig. 17: optimization metrics per α: KL divergence (log scale) and distance from initialization
+#
+# The KL is computed as CE − H in float32, so where the student computes (almost) the teacher's
+# function it rounds to 0 or slightly below. Such means have no place on the log scale and are not
+# drawn (the text under the figure counts them); a band whose mean − sd is ≤ 0 runs off the bottom.
 
 # %%
 hist = stats.mean_sd(history, ["model", "alpha", "epoch"], value="kl").rename(columns={"mean": "kl", "sd": "kl_sd"})
@@ -150,31 +155,40 @@ fig, axes = plt.subplots(2, len(models) + 1, figsize=(4.6 * (len(models) + 1), 6
 for col, model in enumerate(models):
     for a in alpha_list:
         d = hist[(hist.model == model) & (hist.alpha == a)]
-        axes[0, col].plot(d.epoch, d.kl, "-o", ms=2.5, color=color[a], label=f"α = {a:g}")
-        axes[1, col].plot(d.epoch, d.dist, "-o", ms=2.5, color=color[a])
-        axes[1, col].fill_between(d.epoch, d.dist - d.dist_sd, d.dist + d.dist_sd, color=color[a], alpha=0.12)
+        plotting.mean_band(axes[0, col], d.epoch, d.kl, d.kl_sd, color[a], f"α = {a:g}", log=True)
+        plotting.mean_band(axes[1, col], d.epoch, d.dist, d.dist_sd, color[a])
     axes[0, col].set(title=model, yscale="log", ylabel="KL(teacher ‖ student)")
     axes[1, col].set(xlabel="epoch (0: before any update)", ylabel="‖θ − θ_init‖")
 end = hist[hist.epoch == P["epochs"]]
 for i, model in enumerate(models):
     d = end[end.model == model].sort_values("alpha")
     c = plt.get_cmap("tab10")(i)
-    axes[0, -1].errorbar(d.alpha.map(pos), d.kl, yerr=d.kl_sd, fmt="-o", ms=3, capsize=2, color=c, label=model)
+    axes[0, -1].errorbar(d.alpha.map(pos), d.kl.where(d.kl > 0), yerr=d.kl_sd, fmt="-o", ms=3, capsize=2, color=c,
+                         label=model)
     axes[1, -1].errorbar(d.alpha.map(pos), d.dist, yerr=d.dist_sd, fmt="-o", ms=3, capsize=2, color=c, label=model)
 for ax in axes[:, -1]:
     alpha_axis(ax)
 for ax in axes[:, :-1].flat:
     ax.xaxis.get_major_locator().set_params(integer=True)
-zeros = sorted({(m, a) for m, a in hist.loc[hist.kl <= 0, ["model", "alpha"]].itertuples(index=False)})
+masked = hist[hist.kl <= 0].sort_values(["model", "alpha", "epoch"])
+seed_zeros = history[history.kl <= 0]
 axes[0, -1].set(title=f"summary: epoch {P['epochs']}", yscale="log", ylabel="final KL")
 axes[1, -1].set(ylabel="final ‖θ − θ_init‖")
-axes[0, 0].legend(fontsize=6.5, ncol=2)
 axes[0, -1].legend(fontsize=7)
-zero_note = (f"\nKL computed as CE − H in float32 reads 0 below ~{KL_RESOLUTION:.0e} (not drawn on the log scale): "
-             + ", ".join(f"{m} α={a:g}" for m, a in zeros) if zeros else "")
-fig.suptitle(subtitle + zero_note, fontsize=10)
+fig.suptitle(subtitle + f"\nKL = CE − H in float32 (resolution ~{KL_RESOLUTION:.0e}): {len(masked)} of {len(hist)} "
+             f"means are ≤ 0 and not drawn ({len(seed_zeros)} of {len(history)} single-seed values ≤ 0)", fontsize=10)
 fig.tight_layout()
+fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=7,
+           ncol=min(len(alpha_list), 14))
 plotting.save(fig, "fig17_locality_optimization", profile)
+display(Markdown(
+    f"**Masked KL points.** {len(masked)} of the {len(hist)} plotted means (model, α, epoch) are ≤ 0 and are not drawn "
+    f"on the log scale; {len(seed_zeros)} of the {len(history)} single-seed values are ≤ 0. The KL is CE − H in "
+    f"float32: when the student computes the teacher's function up to rounding, the difference of the two ≈ ln m "
+    f"numbers rounds to 0 or below (~{KL_RESOLUTION:.0e} is one rounding step at ln m = {np.log(P['head']['out_dim']):.2f})."
+    + ("" if masked.empty else " Masked: " + "; ".join(
+        f"{m} α = {a:g} epoch {e} (mean {k:.1e})" for m, a, e, k in masked[["model", "alpha", "epoch", "kl"]]
+        .itertuples(index=False)) + ".")))
 
 # %% [markdown]
 # ## Final accuracies (%), mean ± sd over seeds
@@ -187,11 +201,16 @@ students = fin[fin.net == "student"].pivot(index=["model", "probe"], columns="al
 students
 
 # %%
-def acc(model, net, alpha=None, probe="linear", epoch=P["epochs"]):
+def seed_acc(model, net, alpha=None, probe="linear", epoch=P["epochs"]):
+    """Accuracy (%) per seed (averaged over α if none is given: the teacher is probed in every α's run)."""
     d = probes[(probes.model == model) & (probes.net == net) & (probes.probe == probe) & (probes.epoch == epoch)]
     if alpha is not None:
         d = d[d.alpha == alpha]
-    return d["acc"].mean() * 100
+    return d.groupby("seed")["acc"].mean() * 100
+
+
+def acc(model, net, alpha=None, probe="linear", epoch=P["epochs"]):
+    return seed_acc(model, net, alpha, probe, epoch).mean()
 
 
 def hval(model, alpha, col, epoch):
@@ -237,35 +256,51 @@ def finding(model):
 
 
 def tiny_alpha_text():
-    rows = dist[dist.alpha.isin([0.0, 1e-10, 1e-6])]
     out = []
     for model in models:
-        r = rows[rows.model == model].set_index("alpha")
-        if 1e-10 not in r.index:
+        r = dist[dist.model == model].set_index("alpha")
+        if not {0.0, 1e-10} <= set(r.index):
             continue
         has_bn = "(BN)" in model
-        moved0 = hval(model, 0.0, "dist_init", P["epochs"]) if 0.0 in r.index else float("nan")
-        moved10 = hval(model, 1e-10, "dist_init", P["epochs"])
-        kl0 = hval(model, 0.0, "kl", 0) if 0.0 in r.index else float("nan")
-        kl10 = hval(model, 1e-10, "kl", 0)
-        acc0, acc10 = acc(model, "student", 0.0), acc(model, "student", 1e-10)
+        moved0, moved10 = (hval(model, a, "dist_init", P["epochs"]) for a in (0.0, 1e-10))
+        kl0, kl10 = hval(model, 0.0, "kl", 0), hval(model, 1e-10, "kl", 0)
+        p0, p10 = acc(model, "student", 0.0, epoch=0), acc(model, "student", 1e-10, epoch=0)
+        a0, a10 = seed_acc(model, "student", 0.0), seed_acc(model, "student", 1e-10)
+        diff = (a10 - a0).dropna()
+        noise = summary[(summary.model == model) & summary.alpha.isin([0.0, 1e-10])].sd.mean() * 100
         text = (f"- **{model}**: α = 1e-10 intends ‖θ_S − θ_T‖ = {r.loc[1e-10, 'dist_intended']:.2e} but float32 gives "
                 f"{r.loc[1e-10, 'dist_actual']:.2e}, with {r.loc[1e-10, 'frac_identical']:.2%} of the weights "
                 f"bit-identical to the teacher's"
                 + (f" (α = 1e-6: intended {r.loc[1e-6, 'dist_intended']:.2e}, actual {r.loc[1e-6, 'dist_actual']:.2e})"
-                   if 1e-6 in r.index else "") + f". KL before any update: α = 0: {kl0:.2e}, α = 1e-10: {kl10:.2e}. "
-                f"After {P['epochs']} epochs the student moved ‖θ − θ_init‖ = {moved0:.2f} (α = 0) and {moved10:.2f} "
-                f"(α = 1e-10); final linear probe {acc0:.1f}% vs {acc10:.1f}%. ")
+                   if 1e-6 in r.index else "") + f". KL before any update: α = 0: {kl0:.2e}, α = 1e-10: {kl10:.2e}; "
+                f"linear probe before any update: {p0:.1f}% vs {p10:.1f}%. After {P['epochs']} epochs the student "
+                f"moved ‖θ − θ_init‖ = {moved0:.2f} (α = 0) and {moved10:.2f} (α = 1e-10); final linear probe "
+                f"{a0.mean():.1f}% vs {a10.mean():.1f}% (paired over {len(diff)} seeds: {diff.mean():+.2f} points, {int((diff == 0).sum())} "
+                f"seeds identical; seed sd {noise:.1f}). ")
         if has_bn:
-            text += ("With BN the student (train mode, batch statistics) already differs from the teacher (eval mode, "
-                     "initial running statistics) at identical weights, so the KL is far from zero even at α = 0 "
-                     "and the tiny perturbation hardly matters: α = 0 and α = 1e-10 are the same experiment "
-                     "up to rounding.")
+            rel = (kl10 - kl0) / abs(kl0) if kl0 else float("nan")
+            same = abs(rel) < 0.01 and abs(diff.mean()) <= 2 * noise
+            text += ("With BN the student runs in train mode (batch statistics) and the teacher in eval mode (initial "
+                     "running statistics): "
+                     + (f"at identical weights (α = 0) the KL before any update is already {kl0:.2e}, "
+                        f"{kl0 / KL_RESOLUTION:.0f}× the float32 resolution, so the student does not compute the "
+                        "teacher's function and its first gradient is a real signal. " if kl0 > KL_RESOLUTION else
+                        f"yet at identical weights (α = 0) the KL before any update is {kl0:.1e}, not above the float32 "
+                        f"resolution (~{KL_RESOLUTION:.0e}): the asymmetry did **not** show here. ")
+                     + f"The tiny perturbation changes that KL by {rel:+.2%}; "
+                     + ("α = 0 and α = 1e-10 are the same experiment up to rounding and seed noise here (KL within 1%, "
+                        "final probes within twice the seed sd)." if same else
+                        "α = 0 and α = 1e-10 are **not** the same experiment here (the KL differs by 1% or more, or the "
+                        "final probes by more than twice the seed sd)."))
         else:
-            text += ("Without BN an identical student computes exactly the teacher's function: at α = 0 the "
-                     f"measured KL is {kl0:.1e} and the gradient is rounding noise; at α = 1e-10 the remaining "
-                     f"{1 - r.loc[1e-10, 'frac_identical']:.2%} of differing weights give a measured KL of {kl10:.1e} "
-                     f"(the KL is CE − H in float32, so anything below ~{KL_RESOLUTION:.0e} reads as 0). "
+            text += ("Without BN identical weights give the teacher's function: "
+                     + (f"at α = 0 the measured KL is {kl0:.1e}, within the float32 resolution of CE − H "
+                        f"(~{KL_RESOLUTION:.0e}), so the first gradient is rounding noise; "
+                        if abs(kl0) <= KL_RESOLUTION else
+                        f"yet at α = 0 the measured KL is {kl0:.1e}, above the float32 resolution of CE − H "
+                        f"(~{KL_RESOLUTION:.0e}): the student does **not** compute the teacher's function here; ")
+                     + f"at α = 1e-10 the remaining {1 - r.loc[1e-10, 'frac_identical']:.2%} of differing weights give "
+                     f"{kl10:.1e}{' (also within the resolution)' if abs(kl10) <= KL_RESOLUTION else ''}. "
                      "Adam normalizes each coordinate's gradient by its running magnitude, so even a gradient "
                      "of rounding noise becomes steps of size ~lr; the distance moved shows whether that happened "
                      "here" + (" (it did: the student moved as far as the α = 1e-10 one)." if moved0 > 0.5 * moved10 else

@@ -18,13 +18,14 @@
 # pure Gaussian noise of the same shape, and always probed on the same clean images. The paper
 # (VGG11 on CIFAR-5M subsets, probed on CIFAR-10) finds the student improves steadily with n on real
 # images and does not improve over its teacher on noise at any n. CIFAR-5M is not available here;
-# our sizes go up to the whole training set of the profile's dataset.
+# our sizes are subsets of the profile's dataset, and the line under the parameters says how large
+# a part of it the largest n is.
 #
 # **Training budget.** The paper does not say how long each sample size was trained. We give every
 # n the same number of optimization steps (epochs = ⌈steps / (n / batch)⌉), so a larger n means
-# more distinct images, not more compute. The largest n is seen exactly once (n = steps × batch; a
-# larger n is refused, as it would not be seen whole), the smaller ones many times — as in the
-# `paper` profile, whose 29,300 steps of 256 are 150 epochs of the largest n = 50,000.
+# more distinct images, not more compute. An n above steps × batch is refused, as it would not be
+# seen whole; the line under the parameters says how many epochs each n gets (the `paper` profile's
+# 29,300 steps of 256 are 150 epochs of its largest n = 50,000).
 #
 # **Tables 2 and 4.** Distil on a source dataset, then probe teacher and student (linear and k-NN,
 # k = 20) on a different target dataset. The paper distils on Tiny ImageNet and probes CIFAR-10/100
@@ -47,13 +48,20 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rtdlib import plotting, stats, sweeps, tidy
+from rtdlib import data, plotting, stats, sweeps, tidy
+from rtdlib.config import DataCfg
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
 P = settings("03_data_dependence", profile, seeds=seeds, sizes=sizes, steps=steps)
 plotting.style()
 n_seeds = len(P["seeds"])
+n_available = len(data.load(DataCfg(P["dataset"])).x_train)
+epochs_of = {c.data.train_size: c.epochs for c in sweeps.data_size(P)}
+display(Markdown(f"This run: n ∈ {{{', '.join(f'{n:,}' for n in P['sizes'])}}}; the largest n is "
+                 f"{max(P['sizes']):,} of the {n_available:,} training images of {P['dataset']} "
+                 f"({max(P['sizes']) / n_available:.1%}). Each n gets at least {P['steps']} steps of batch "
+                 f"{P['batch_size']}: " + ", ".join(f"n = {n:,}: {e} epochs" for n, e in epochs_of.items()) + "."))
 P
 
 # %%
@@ -77,9 +85,9 @@ for ax, probe in zip(axes, ("linear", "knn")):
         ax.errorbar(g.train_size, g["mean"] * 100, yerr=g.sd * 100, fmt="-o", ms=4, capsize=3,
                     color=palette[inputs], label=f"student, {inputs}")
     for net, style in (("teacher", "--"), ("teacher_bnrecal", ":"), ("input", "-.")):
-        base = d[d.net == net]["acc"]
+        base = d[d.net == net].groupby("seed")["acc"].mean() * 100  # one teacher per seed, probed at every n
         if len(base):
-            ax.axhline(base.mean() * 100, ls=style, color=plotting.COLORS[net], label=plotting.LABELS[net])
+            plotting.baseline(ax, base.mean(), base.std(), plotting.COLORS[net], style, plotting.LABELS[net])
     ax.set(xscale="log", xlabel="distillation samples n (log scale)", title=f"{probe} probe",
            ylabel="probe accuracy on clean data (%)")
     ax.set_xticks(P["sizes"], [f"{n:,}" for n in P["sizes"]])

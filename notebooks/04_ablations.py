@@ -23,16 +23,21 @@
 # - **Fig. 12**, the parts of the l2-bottleneck (wn1/lin1/fn1 before the bottleneck, wn2/lin2/fn2
 #   after it), including the authors' public code, whose last layer computes the weight
 #   normalization but multiplies by the raw weight (`authors_code=True`), next to the paper's head.
+#   Computing a normalized weight and not using it leaves a plain linear layer, so that head may be
+#   the head without wn2; the notebook checks whether the two build the same function and, if so,
+#   trains it once and shows it under both labels.
 #
 # Changing the head leaves the teacher's encoder bit-identical (it is built first, from the same
-# seed), so those variants share the reference run's teacher baselines; each norm variant has its own
+# seed), so those variants share the reference run's teacher baselines (the text at the end checks
+# that every such run probed the same teacher accuracy); each norm variant has its own
 # teacher. With BN, the teacher is also probed after re-estimating its BN statistics on the data
 # ("teacher (BN recalibrated)").
 #
 # **Sizes of the quick profile** (chosen to fit a few minutes of CPU): one small VGG-style net with BN
-# (width 16), Fashion-MNIST resized to 16×16, 2,000 training images, 2 epochs (16 steps), probes on
-# 2,000 train / 1,000 test images at epochs 0, 1, 2, 3 seeds; m ∈ {2^0, 2^4, 2^8, 2^12}; the paper's
-# head, the authors' code, and the head without fn1 or without wn2. The paper trains ResNet18 and
+# (width 16), Fashion-MNIST resized to 16×16, 2,000 training images, 2 epochs of batch 256 (the
+# number of steps is printed below), probes on 2,000 train / 1,000 test images at epochs 0, 1, 2,
+# 3 seeds; m ∈ {2^0, 2^4, 2^8, 2^12}; the paper's head, the authors' code, the head without fn1 or
+# without wn2, and the head with wn1 or fn2 added. The paper trains ResNet18 and
 # VGG11 on CIFAR-10 for 100 epochs with m up to 2^16; so short a run need not show the paper's
 # trends, and the text at the end says what this run shows.
 
@@ -46,11 +51,13 @@ train_size = None
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import torch
 from IPython.display import Markdown, display
 
 from rtdlib import plotting, stats, sweeps, tidy
 from rtdlib.config import config_hash
 from rtdlib.executor import run_all
+from rtdlib.models.head import Head
 from rtdlib.profiles import settings
 
 P = settings("04_ablations", profile, seeds=seeds, epochs=epochs, train_size=train_size)
@@ -70,6 +77,10 @@ lin = probes[probes.probe == "linear"]
 archs = [f"{a} ({n})" for a, n, _ in P["archs"]]
 n_seeds = len(P["seeds"])
 last = P["epochs"]
+steps = sorted({r.metrics["steps_per_epoch"] for r in by_hash.values()})
+display(Markdown(f"Each run: {last} epochs × {' or '.join(map(str, steps))} steps of batch {P['batch_size']} "
+                 f"({P['train_size'] or 'all'} images, the last partial batch dropped), {len(by_hash)} runs for "
+                 f"{len(variants)} (study, variant, seed) cells."))
 
 
 def students(study):
@@ -87,22 +98,23 @@ def baselines(study, variant=None):
     return stats.mean_sd(d, ["arch", "net"])
 
 
-def plot_curves(ax, study, colors):
+def plot_curves(ax, study, colors, names=None):
     curves = stats.mean_sd(students(study), ["variant", "epoch"])
     for (variant, d), c in zip(curves.groupby("variant", sort=False), colors):
-        ax.plot(d.epoch, d["mean"] * 100, "-o", ms=3, color=c, label=variant)
-        ax.fill_between(d.epoch, (d["mean"] - d.sd) * 100, (d["mean"] + d.sd) * 100, color=c, alpha=0.15)
+        plotting.mean_band(ax, d.epoch, d["mean"] * 100, d.sd * 100, c, (names or {}).get(variant, variant),
+                           ms=3, band_alpha=0.15)
     ax.set(xlabel="epoch", ylabel="student linear probe (%)")
     ax.xaxis.get_major_locator().set_params(integer=True)
 
 
 def reference_lines(ax, base, vertical=False):
     for _, row in base.iterrows():
-        (ax.axvline if vertical else ax.axhline)(row["mean"] * 100, color=plotting.COLORS[row.net], ls="--", lw=1,
-                                                  label=f"{plotting.LABELS[row.net]} ({row['mean'] * 100:.1f})")
+        plotting.baseline(ax, row["mean"] * 100, row.sd * 100, plotting.COLORS[row.net], "--",
+                          f"{plotting.LABELS[row.net]} ({row['mean'] * 100:.1f})", vertical=vertical, lw=1)
 
 
-title = f"{', '.join(archs)}; {P['dataset']} {P['train_size'] or 'all'} images; {n_seeds} seeds (mean ± sd)"
+title = (f"{', '.join(archs)}; {P['dataset']} {P['train_size'] or 'all'} images; {last} epochs × "
+         f"{'/'.join(map(str, steps))} steps; {n_seeds} seeds (mean ± sd)")
 
 # %% [markdown]
 # ## Fig. 10: output dimension m
@@ -140,8 +152,8 @@ for i, net in enumerate(nets):
     f = final_n[final_n.net == net].set_index("variant").reindex(norms)
     a2.bar(x + (i - (len(nets) - 1) / 2) * 0.27, f["mean"] * 100, 0.27, yerr=f.sd * 100, capsize=2,
            color=plotting.COLORS[net], label=plotting.LABELS[net])
-inp = lin[(lin.study == "norm") & (lin.net == "input") & (lin.epoch == last)]["acc"].mean() * 100
-a2.axhline(inp, color=plotting.COLORS["input"], ls="--", lw=1, label=f"input ({inp:.1f})")
+inp = lin[(lin.study == "norm") & (lin.net == "input") & (lin.epoch == last)].groupby("seed")["acc"].mean() * 100
+plotting.baseline(a2, inp.mean(), inp.std(), plotting.COLORS["input"], "--", f"input ({inp.mean():.1f})", lw=1)
 a2.set_xticks(x, norms)
 a2.set(ylabel=f"linear probe at epoch {last} (%)", ylim=(max(0, final_n["mean"].min() * 100 - 10), None))
 a2.legend(fontsize=7)
@@ -150,17 +162,51 @@ plotting.save(fig, "fig11_norm_layers", profile)
 
 # %% [markdown]
 # ## Fig. 12: parts of the l2-bottleneck, and the authors' code next to the paper's head
+#
+# First, which variants are the same function as the authors' code: every head is built as the
+# profile specifies it (parts and `authors_code`, before any simplification) from one seed and
+# compared with the authors'-code head by its parameters and its outputs on random inputs. Variants
+# that apply the same parts are one training run (the sweep keys a head by the parts it applies),
+# drawn under each label.
 
 # %%
 labels = [v[0] for v in P["head_variants"]]
+spec = {label: (parts, code) for label, parts, code in P["head_variants"]}
+authors = [v for v in labels if spec[v][1]]
+
+
+def built_head(label, z=torch.randn(256, 32, generator=torch.Generator().manual_seed(1))):
+    """(parameters, outputs on z) of the head a label specifies, initialized from seed 0."""
+    torch.manual_seed(0)
+    head = Head(z.shape[1], P["head"]["out_dim"], P["head"]["hidden_dim"], P["head"]["bottleneck_dim"], *spec[label])
+    with torch.no_grad():
+        return head.state_dict(), head(z)
+
+
+def same_function(a, b):
+    (sa, ya), (sb, yb) = built_head(a), built_head(b)
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa) and torch.equal(ya, yb)
+
+
+head_run = {}  # label -> run hash (first model and seed); labels with one hash were trained once
+for study, label, cfg in variants:
+    if study == "head":
+        head_run.setdefault(label, config_hash("distill", cfg))
+twins = {a: [w for w in labels if w != a and same_function(a, w)] for a in authors}
+one_run = {v: [w for w in labels if w != v and head_run[w] == head_run[v]] for v in labels}
+names = {v: v + (f" (= {', '.join(one_run[v])}: same run)" if one_run[v] else "") for v in labels}
+pd.DataFrame({**{f"same function as {a}": [v in twins[a] for v in labels] for a in authors},
+              "trained in one run with": [", ".join(one_run[v]) or "-" for v in labels]}, index=labels)
+
+# %%
 fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1, 1.1]})
-plot_curves(a1, "head", plt.cm.tab10(np.arange(len(labels))))
+plot_curves(a1, "head", plt.cm.tab10(np.arange(len(labels))), names)
 a1.legend(fontsize=6)
 final_h = stats.mean_sd(students("head")[lambda d: d.epoch == last], ["variant"]).set_index("variant").reindex(labels)
 y = np.arange(len(labels))[::-1]
 a2.barh(y, final_h["mean"] * 100, xerr=final_h.sd * 100, capsize=2, color=plt.cm.tab10(np.arange(len(labels))))
 reference_lines(a2, baselines("head"), vertical=True)
-a2.set_yticks(y, labels, fontsize=7)
+a2.set_yticks(y, [names[v].replace(" (= ", "\n(= ") for v in labels], fontsize=7)
 a2.set(xlabel=f"student linear probe at epoch {last} (%)", xlim=(max(0, final_h["mean"].min() * 100 - 10), None))
 a2.legend(fontsize=7, loc="lower right")
 fig.suptitle(title, fontsize=10)
@@ -205,7 +251,6 @@ lines.append(f"- **Norm layers (Fig. 11).** " + "; ".join(norm_rows)
              + f". The student beats its own teacher with {wins} of {len(norms)} norm layers (the paper: the effect "
              "occurs with batch-independent norms too, and without norm layers it converges more slowly).")
 h = {v: pct("head", v) for v in labels}
-authors = [v for v, parts, code in P["head_variants"] if code]
 
 
 def per_seed(variant):
@@ -214,8 +259,8 @@ def per_seed(variant):
     return d.set_index(["model", "seed"])["acc"] * 100
 
 
-head_tests = pd.DataFrame([{"variant": v, **stats.paired_test(per_seed(ref_parts), per_seed(v).reindex(
-    per_seed(ref_parts).index))} for v in labels if v != ref_parts])
+head_tests = pd.DataFrame([{"variant": v, "same run as": ", ".join(one_run[v]), **stats.paired_test(
+    per_seed(ref_parts), per_seed(v).reindex(per_seed(ref_parts).index))} for v in labels if v != ref_parts])
 plotting.save_table(head_tests, "table_fig12_head_tests", profile)
 significant = head_tests[head_tests.p_t < 0.05]
 paper_better = list(significant.variant[significant.mean_diff > 0])
@@ -233,6 +278,19 @@ if authors:
     a = authors[0]
     p_a = head_tests.set_index("variant").loc[a, "p_t"]
     txt += (f" The authors' public code (last-layer weight normalization not applied) reaches {h[a]:.1f}% "
-            f"vs {h[ref_parts]:.1f}% for the paper's head ({h[a] - h[ref_parts]:+.1f} points, paired t p = {p_a:.2g}).")
+            f"vs {h[ref_parts]:.1f}% for the paper's head ({h[a] - h[ref_parts]:+.1f} points, paired t p = {p_a:.2g}). "
+            + (f"In this implementation it builds the same head as *{', '.join(twins[a])}* (equal parameters at "
+               "initialization, bit-identical outputs on random inputs: a normalized weight that is computed and not "
+               "used leaves a plain linear layer), so "
+               + (f"both labels are one training run and their bars are the same numbers." if one_run[a] == twins[a] else
+                  "their results can differ only by run-to-run nondeterminism (shared runs: "
+                  f"{', '.join(one_run[a]) or 'none'}).")
+               if twins[a] else "It builds a head different from every other variant of this profile."))
 lines.append(txt)
+teacher_runs = lin[lin.study.isin(["output_dim", "head"]) & (lin.net == "teacher") & (lin.epoch == last)]
+spread = teacher_runs.groupby(["model", "seed"])["acc"].agg(lambda a: a.max() - a.min()).max() * 100
+lines.append(f"- **Shared teacher.** Across the {teacher_runs.hash.nunique()} output-dimension and head runs, the "
+             f"teacher's linear probe of one (model, seed) differs by at most {spread:.2g} points: "
+             + ("the head variants share one teacher, as they should (its encoder is built before the head, from the "
+                "same seed)." if spread == 0 else "the teacher baselines are **not** exactly shared across head variants."))
 display(Markdown("\n".join(lines)))

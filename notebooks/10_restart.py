@@ -21,10 +21,10 @@
 # stable": the optimization "does not even begin", i.e. the second student barely moves and
 # its probe accuracy stays at the first student's.
 #
-# **Sizes.** `quick`: the first round is exactly the α = 1e-10 run of the locality notebook
-# (Fashion-MNIST at 16×16, 1,024 images, small ResNet-style net with BN and small VGG-style net
-# without BN, width 16, m = 1,024, 4 epochs of batch 64; the store shares the entries), the second
-# round 4 epochs; seeds 0, 1, 2.
+# **Sizes.** `quick`: the first round has the settings of the α = 1e-10 runs of the locality
+# notebook (Fashion-MNIST at 16×16, 1,024 images, small ResNet-style net with BN and small VGG-style
+# net without BN, width 16, m = 1,024, 4 epochs of batch 64), so the store shares the entries (the
+# line under the runs counts them); the second round 4 epochs; seeds 0, 1, 2.
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -37,6 +37,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from rtdlib import plotting, stats, sweeps, tidy
+from rtdlib.config import config_hash
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
@@ -51,6 +52,9 @@ rounds = {1: run_all("distill", [c.first for c in cfgs]), 2: run_all("restart", 
 keys = ("model.arch", "model.norm", "seed")
 first_of = {r.hash: r for r in rounds[1]}
 assert all(r.metrics["first"] in first_of for r in rounds[2])  # round 2's teacher is the stored round-1 student
+locality_runs = {config_hash("distill", c) for c in sweeps.locality(settings("02_locality", profile))}
+display(Markdown(f"Round 1: {sum(h in locality_runs for h in first_of)} of {len(first_of)} runs are entries of this "
+                 f"profile's locality sweep (notebook 02), shared through the store."))
 
 
 def frame(table):
@@ -81,8 +85,7 @@ for i, model in enumerate(models):
         for k in (1, 2):
             ax = axes[i, 2 * j + k - 1]
             d = stats.mean_sd(history[(history.model == model) & (history["round"] == k)], ["epoch"], value=col)
-            ax.plot(d.epoch, d["mean"], "-o", ms=3, color=plotting.COLORS["student"])
-            ax.fill_between(d.epoch, d["mean"] - d.sd, d["mean"] + d.sd, color=plotting.COLORS["student"], alpha=0.2)
+            plotting.mean_band(ax, d.epoch, d["mean"], d.sd, plotting.COLORS["student"], ms=3, band_alpha=0.2, log=log)
             ax.set(title=f"{model}: round {k}", xlabel="epoch", ylabel=label, yscale="log" if log else "linear")
     for k in (1, 2):
         ax = axes[i, 4 + k - 1]
@@ -91,15 +94,17 @@ for i, model in enumerate(models):
             if net == "student_bnrecal":
                 continue
             style = {"teacher": "--", "teacher_bnrecal": ":", "input": "-."}.get(net, "-o")
-            ax.plot(g.epoch, g["mean"] * 100, style, ms=3, color=plotting.COLORS[net],
-                    label=("round-1 student as " if k == 2 and net.startswith("teacher") else "") + plotting.LABELS[net])
-            ax.fill_between(g.epoch, (g["mean"] - g.sd) * 100, (g["mean"] + g.sd) * 100, color=plotting.COLORS[net], alpha=0.15)
+            label = ("round-1 student as " if k == 2 and net.startswith("teacher") else "") + plotting.LABELS[net]
+            plotting.mean_band(ax, g.epoch, g["mean"] * 100, g.sd * 100, plotting.COLORS[net], label, fmt=style, ms=3,
+                               band_alpha=0.15)
         ax.set(title=f"{model}: round {k}", xlabel="epoch", ylabel="linear probe accuracy (%)")
         ax.legend(fontsize=6)
 for ax in axes.flat:
     ax.xaxis.get_major_locator().set_params(integer=True)
+kl_means = history.groupby(["model", "round", "epoch"])["kl"].mean()
 fig.suptitle(f"{P['dataset']} ({P['train_size']} images), round 1: {P['epochs']} epochs, round 2: {P['epochs2']} epochs, "
-             f"α = {P['alpha']:g}, {n_seeds} seeds (mean ± sd)", fontsize=11)
+             f"α = {P['alpha']:g}, {n_seeds} seeds (mean ± sd); {(kl_means <= 0).sum()} of {len(kl_means)} KL means ≤ 0 "
+             "(float32 CE − H rounding) not drawn on the log scale", fontsize=11)
 fig.tight_layout()
 plotting.save(fig, "fig18_restart", profile)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import seaborn as sns
 
 from .store import atomic_write
@@ -20,6 +21,24 @@ LABELS = {"teacher": "teacher", "teacher_bnrecal": "teacher (BN recalibrated)", 
 def style():
     sns.set_theme(context="paper", style="whitegrid", font_scale=1.1)
     matplotlib.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight"})
+
+
+def mean_band(ax, x, mean, sd, color, label=None, fmt="-o", ms=2.5, band_alpha=0.12, log=False):
+    """The mean over seeds as a line and mean ± sd as a band. With `log` (a log-scaled y axis) means <= 0
+    are masked, not clipped (clipping draws a spurious drop to the axis edge), and a band whose lower edge
+    is <= 0 runs off the bottom of the axis."""
+    x, mean, sd = (np.asarray(v, dtype=float) for v in (x, mean, sd))
+    keep = mean > 0 if log else np.isfinite(mean)
+    shown = np.where(keep, mean, np.nan)
+    ax.plot(x, shown, fmt, ms=ms, color=color, label=label)
+    ax.fill_between(x, shown - sd, shown + sd, where=keep, color=color, alpha=band_alpha, lw=0)
+
+
+def baseline(ax, mean, sd, color, ls="--", label=None, vertical=False, lw=1.2):
+    """A reference accuracy (teacher, input, ...): a line at its mean over seeds and a band of ± sd."""
+    (ax.axvline if vertical else ax.axhline)(mean, ls=ls, lw=lw, color=color, label=label)
+    if np.isfinite(sd) and sd > 0:
+        (ax.axvspan if vertical else ax.axhspan)(mean - sd, mean + sd, color=color, alpha=0.10, lw=0)
 
 
 def figure_dir(profile: str) -> Path:

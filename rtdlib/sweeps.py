@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .config import ConfigError, DataCfg, DistillCfg, ModelCfg, ProbeCfg, config_hash, replace
+from .models.head import applied_parts
 
 
 def data_cfg(P) -> DataCfg:
@@ -62,9 +63,11 @@ def ablation_variants(P) -> list[tuple[str, str, DistillCfg]]:
 
     Each study changes one thing of the reference model: the output dimension m (Fig. 10), the norm
     layer (Fig. 11), or the l2-bottleneck parts, including the authors' public code (Fig. 12). The
-    reference config recurs in every study and is run once (same hash). A head change leaves the
-    teacher's encoder bit-identical (it is built first from the same seed), so those variants probe
-    only the student and share the reference run's input and teacher baselines.
+    reference config recurs in every study and is run once (same hash). A head variant is given by
+    the parts it applies (`applied_parts`), so the authors' code and the head without wn2, which are
+    the same function, are one run under two labels. A head change leaves the teacher's encoder
+    bit-identical (it is built first from the same seed), so every head variant's teacher baselines
+    equal the reference run's.
     """
     out = []
     for arch, norm, width in P["archs"]:
@@ -77,7 +80,7 @@ def ablation_variants(P) -> list[tuple[str, str, DistillCfg]]:
             for n in P["norms"]:
                 add("norm", n, norm=n)
             for label, parts, authors_code in P["head_variants"]:
-                add("head", label, head_parts=tuple(parts), authors_code=authors_code)
+                add("head", label, head_parts=applied_parts(parts, authors_code), authors_code=False)
     return out
 
 

@@ -8,6 +8,7 @@ from conftest import one_training_step
 from rtdlib import distill as D
 from rtdlib import models, sweeps
 from rtdlib.config import ConfigError, ModelCfg, config_hash
+from rtdlib.models.head import Head, applied_parts
 from rtdlib.models.vit import TABLE5_PARAMS, VIT_SIZES, ViT, authors_param_count
 from rtdlib.profiles import settings
 
@@ -77,6 +78,29 @@ def test_head_changes_leave_the_teacher_encoder_identical():
         assert all(torch.equal(enc[k], v) for k, v in ref.items())
 
 
+def test_authors_code_head_is_the_head_without_wn2_and_is_trained_once():
+    """The authors' code multiplies by the raw last-layer weight: the same function, from the same init, as
+    dropping wn2; the ablation sweep must run it once and give both labels that run."""
+    paper = ("lin1", "fn1", "wn2", "lin2")
+    heads = []
+    for parts, code in ((paper, True), (("lin1", "fn1", "lin2"), False), (paper, False)):
+        torch.manual_seed(0)
+        heads.append(Head(12, 50, 32, 8, parts=parts, authors_code=code))
+    z = torch.randn(6, 12)
+    authors, no_wn2, paper_head = heads
+    assert all(torch.equal(a, b) for a, b in zip(authors.state_dict().values(), no_wn2.state_dict().values()))
+    assert torch.equal(authors(z), no_wn2(z)) and not torch.allclose(authors(z), paper_head(z))
+    assert applied_parts(paper, authors_code=True) == ("lin1", "fn1", "lin2") and applied_parts(paper) == paper
+    P = settings("04_ablations", "quick")
+    by_label = {}
+    for study, label, c in sweeps.ablation_variants(P):
+        if study == "head" and c.seed == 0:
+            by_label[label] = config_hash("distill", c)
+    assert by_label["authors' code (wn2 not applied)"] == by_label["no wn2"]
+    assert len(set(by_label.values())) == len(by_label) - 1
+    assert {"+ wn1", "+ fn2"} <= set(by_label)  # quick exercises every part
+
+
 def test_ablation_sweep_structure():
     P = settings("04_ablations", "quick")
     variants = sweeps.ablation_variants(P)
@@ -87,8 +111,8 @@ def test_ablation_sweep_structure():
     for study, label, c in variants:
         if study == "norm":
             assert c.model.norm == label and "teacher" in c.probe_nets
-        if study == "head" and "authors" in label:
-            assert c.model.authors_code and c.model.head_parts == cfgs[0].model.head_parts
+        if study == "head" and "authors" in label:  # keyed by the parts it applies: the paper's minus wn2
+            assert not c.model.authors_code and c.model.head_parts == ("lin1", "fn1", "lin2")
     paper = settings("04_ablations", "paper")
     assert paper["out_dims"] == [2 ** k for k in range(17)]
     assert {c.model.arch for c in sweeps.architectures(settings("09_architectures", "paper"))} >= set(VIT_SIZES)

@@ -4,7 +4,8 @@ MLP in -> hidden -> hidden (GELU, trunc-normal std 0.02, zero bias), then the bo
   part 1: lin1 (hidden -> bottleneck, bias), wn1 (weight-normalize lin1's rows), fn1 (L2-normalize)
   part 2: lin2 (bottleneck -> m, no bias), wn2 (unit-norm rows), fn2 (L2-normalize the output)
 The paper's head is lin1 + fn1 + lin2 + wn2. `authors_code=True` reproduces the public code, whose
-last layer computed the normalized weight but multiplied by the raw one.
+last layer computed the normalized weight but multiplied by the raw one: that is the head without wn2
+(same parameters, same initialization, same function), see `applied_parts`.
 """
 from __future__ import annotations
 
@@ -25,11 +26,17 @@ class NormedLinear(nn.Linear):
         return F.linear(x, w, self.bias)
 
 
+def applied_parts(parts, authors_code=False) -> tuple[str, ...]:
+    """The parts that take effect. The authors' code computes wn2's normalized weight and then uses the raw
+    one, so with `authors_code` wn2 is dropped; sweeps use this to run such a head once, not twice."""
+    return tuple(p for p in parts if not (authors_code and p == "wn2"))
+
+
 class Head(nn.Module):
     def __init__(self, in_dim, out_dim, hidden_dim=2048, bottleneck_dim=256,
                  parts=("lin1", "fn1", "wn2", "lin2"), authors_code=False):
         super().__init__()
-        self.parts = frozenset(parts)
+        self.parts = frozenset(applied_parts(parts, authors_code))
         self.mlp = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.GELU(),
                                  nn.Linear(hidden_dim, hidden_dim), nn.GELU())
         for m in self.mlp:
@@ -46,8 +53,7 @@ class Head(nn.Module):
         self.lin2 = None
         if "lin2" in self.parts:
             # DINO builds the last layer after its init pass, so it keeps PyTorch's default init
-            self.lin2 = NormedLinear(dim, out_dim, bias=False,
-                                     normalize="wn2" in self.parts and not authors_code)
+            self.lin2 = NormedLinear(dim, out_dim, bias=False, normalize="wn2" in self.parts)
             dim = out_dim
         self.out_dim = dim
 
