@@ -195,7 +195,8 @@ asym_verdict = ("as in the paper (Sec. 5: a steep rise on the side away from θ*
                 "towards it")
 better, worse = int((valley["z"] > 2).sum()), int((valley["z"] < -2).sum())
 probe_verdict = ("agrees with the paper: the flat side has the higher probe accuracy" if better and not worse else
-                 "is opposite to the paper: the probe is higher on the steep side" if worse and not better else
+                 f"is opposite to the paper at {worse} of {len(valley)} distances (the probe is higher on the steep "
+                 f"side there; the other differences are within 2 SE)" if worse and not better else
                  "is mixed: the sign of the difference changes with the distance" if better and worse else
                  f"does not resolve the paper's claim: every difference is within 2 SE at {n_test} test images")
 flat_near = near["probe towards"] if flat_towards.iloc[0] else near["probe away"]
@@ -245,8 +246,8 @@ text = f"""### What this run found ({profile} profile; BN buffers: {BN_LABEL[P['
   point): at distance {near['distance']:.3g} the flat side has {flat_near*100:.1f} ± {se(flat_near)*100:.1f}%, the steep side
   {steep_near*100:.1f} ± {se(steep_near)*100:.1f}%, the teacher {p_teacher*100:.1f} ± {se(p_teacher)*100:.1f}%. The paper reads the flat
   direction as leading into a region of high probing accuracy (in line with He et al. 2019: the flatter side of
-  an asymmetric valley generalizes better). At the {len(valley)} distance(s) on the e1 axis the flat side is higher at
-  {int((valley['probe flat − steep'] > 0).sum())}, by more than 2 SE at {better}, and lower by more than 2 SE at {worse}:
+  an asymmetric valley generalizes better). Of the {len(valley)} distances on the e1 axis, the flat side is higher at
+  {int((valley['probe flat − steep'] > 0).sum())} (by more than 2 SE at {better}) and lower by more than 2 SE at {worse}:
   this run {probe_verdict}.
 - **Teacher → α≈0 student** (distance {local_pt['a']:.3g}; {len(lam)} grid nodes on the segment): KL goes from
   {kl_local[0]:.2e} to {kl_local[-1]:.2e} with a maximum of {kl_local.max():.2e} at λ1 = {lam[np.argmax(kl_local)]:.2f}

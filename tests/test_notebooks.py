@@ -50,23 +50,30 @@ def test_notebook_runs_with_smoke_profile(name):
 
 
 @pytest.mark.notebook
-def test_overrides_reach_the_notebook():
-    notebooks.run("01_student_vs_teacher", "smoke", seeds=[5], epochs=1)
-    record = json.loads((notebooks.FIGURES / "smoke" / ".runs" / "01_student_vs_teacher.json").read_text())
-    assert len(record["results"]) == 2  # two architectures x the one overridden seed
+def test_figures_command_skips_an_up_to_date_notebook():
+    only = ("figures", "--profile", "smoke", "--only", "01_student_vs_teacher")
+    assert cli(*only).returncode == 0  # whatever ran before (e.g. with overrides), now a plain run
+    target = notebooks.FIGURES / "smoke" / "fig01_student_vs_teacher.png"
+    stamp = target.stat().st_mtime_ns
+    r = cli(*only)
+    assert r.returncode == 0 and "01_student_vs_teacher: up to date" in r.stdout, r.stdout
+    assert target.stat().st_mtime_ns == stamp
 
 
 @pytest.mark.notebook
-def test_damage_is_reported_and_a_failing_notebook_leaves_no_figure():
-    r = cli("run", "01_student_vs_teacher", "-p", "seeds=[0]", "-p", "epochs=1")
+def test_overrides_reach_the_notebook_damage_is_reported_and_a_failing_notebook_leaves_no_figure():
+    record_path = notebooks.FIGURES / "smoke" / ".runs" / "01_student_vs_teacher.json"
+    r = cli("run", "01_student_vs_teacher", "-p", "seeds=[5]", "-p", "epochs=1")
     assert r.returncode == 0, r.stderr
-    target = notebooks.FIGURES / "smoke" / "fig01_student_vs_teacher.png"
-    stamp = target.stat().st_mtime_ns
-    record = json.loads((notebooks.FIGURES / "smoke" / ".runs" / "01_student_vs_teacher.json").read_text())
-    entry = notebooks.results_dir() / record["results"][0]  # one the run just read
+    record = json.loads(record_path.read_text())
+    assert record["overrides"] == {"seeds": [5], "epochs": 1}
+    assert len(record["results"]) == 2  # two architectures x the one overridden seed
+    entry = notebooks.results_dir() / record["results"][0]
     (entry / "metrics.json").write_text("{garbage")
-    r = cli("run", "01_student_vs_teacher", "-p", "seeds=[0]", "-p", "epochs=1")
-    assert r.returncode == 0 and f"damaged store entry {entry}: metrics.json" in r.stderr, r.stderr  # told, recomputed
+    r = cli("run", "01_student_vs_teacher", "-p", "seeds=[5]", "-p", "epochs=1")
+    assert r.returncode == 0 and f"damaged store entry {entry}: metrics.json" in r.stderr, r.stderr  # told
+    assert record["results"][0] in json.loads(record_path.read_text())["computed"]  # and recomputed
+    target = notebooks.FIGURES / "smoke" / "fig01_student_vs_teacher.png"
     stamp = target.stat().st_mtime_ns
     r = cli("run", "01_student_vs_teacher", "-p", "train_size=-3")
     assert r.returncode == 2 and "train_size = -3" in r.stderr and len(r.stderr.strip().splitlines()) == 1
@@ -108,14 +115,3 @@ def test_up_to_date_only_when_sources_figures_and_results_are_unchanged(tmp_path
     (entry.path / "metrics.json").write_text("{}")  # a result it read is damaged: recompute and redraw
     with pytest.warns(UserWarning, match="damaged store entry"):
         assert with_record() is None
-
-
-@pytest.mark.notebook
-def test_figures_command_skips_an_up_to_date_notebook():
-    only = ("figures", "--profile", "smoke", "--only", "01_student_vs_teacher")
-    assert cli(*only).returncode == 0  # whatever ran before (e.g. with overrides), now a plain run
-    target = notebooks.FIGURES / "smoke" / "fig01_student_vs_teacher.png"
-    stamp = target.stat().st_mtime_ns
-    r = cli(*only)
-    assert r.returncode == 0 and "01_student_vs_teacher: up to date" in r.stdout, r.stdout
-    assert target.stat().st_mtime_ns == stamp

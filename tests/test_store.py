@@ -138,8 +138,11 @@ def test_read_only_results_directory_gives_a_clear_error(tmp_path):
     ro = tmp_path / "results"
     ro.mkdir()
     ro.chmod(0o555)
-    r = subprocess.run([sys.executable, "-c", READ_ONLY_CHILD, str(ro)], capture_output=True, text=True,
-                       timeout=120, preexec_fn=without_permission_override if os.geteuid() == 0 else None)
+    try:
+        r = subprocess.run([sys.executable, "-c", READ_ONLY_CHILD, str(ro)], capture_output=True, text=True,
+                           timeout=120, preexec_fn=without_permission_override if os.geteuid() == 0 else None)
+    except subprocess.SubprocessError as e:  # root without CAP_SETPCAP cannot give up the override
+        pytest.skip(f"cannot drop root's permission override here ({e})")
     assert r.returncode == 3, r.stderr
     assert "cannot" in r.stdout and str(ro) in r.stdout and "Permission denied" in r.stdout
     assert not list(ro.iterdir())
