@@ -184,6 +184,8 @@ class Store:
             found = self._read(kind, path, locked=True)  # another process may have finished it
             if found:
                 return found, False
+            for junk in path.glob(".*.tmp"):  # a killed writer's; we hold the lock, so nobody is writing it
+                junk.unlink(missing_ok=True)
             leftovers = sorted(p.name for p in path.glob("*") if not p.name.startswith(("ckpt-", ".")))
             if leftovers:  # final files but no marker: finished by hand or by a foreign tool, or tampered with
                 warnings.warn(f"incomplete store entry {path}: {', '.join(leftovers)} but no {MARKER} marker; "

@@ -67,6 +67,15 @@ def test_missing_marker_means_not_done_and_failed_run_leaves_no_marker(store):
     assert not list(store.path("demo", cfg).glob("ckpt-*"))
 
 
+def test_a_killed_writers_temporary_files_do_not_outlive_the_recomputed_entry(store):
+    cfg = DataCfg("digits", train_size=12)
+    path = store.path("demo", cfg)
+    path.mkdir(parents=True)
+    (path / ".config.json.abc123.tmp").write_text('{"half": ')  # killed between write and rename
+    r = store.get_or_run("demo", cfg, compute)
+    assert not list(path.glob(".*")) and store.intact("demo", r.hash)
+
+
 def test_damaged_checkpoint_is_discarded(store):
     cfg = DataCfg("digits", train_size=8)
     path = store.path("demo", cfg)
