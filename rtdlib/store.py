@@ -213,10 +213,9 @@ class Store:
         marker = path / MARKER
         if not marker.exists():
             return None
-        problem = self._problem(path)
-        if not problem:
-            load = lambda n: json.loads((path / n).read_text())  # noqa: E731
-            return Result(kind, path.name, path, load("config.json"), load("metrics.json"), load("meta.json"))
+        result, problem = self._verify(kind, path)
+        if result:
+            return result
         if not locked:
             with self._lock(path):  # re-check: another process may have replaced it meanwhile
                 return self._read(kind, path, locked=True)
@@ -225,20 +224,20 @@ class Store:
         return None
 
     @staticmethod
-    def _problem(path: Path) -> str | None:
-        """What is wrong with a marked entry (a listed file missing, changed or unreadable), or None."""
+    def _verify(kind, path: Path) -> tuple[Result | None, str | None]:
+        """A marked entry as a Result if every listed file is present and matches its checksum, else
+        (None, what is wrong)."""
         try:
             listing = json.loads((path / MARKER).read_text())
             for name, digest in listing.items():
                 if not (path / name).is_file():
-                    return f"{name} is missing"
+                    return None, f"{name} is missing"
                 if sha256_file(path / name) != digest:
-                    return f"{name} does not match its checksum"
-            for name in ("config.json", "metrics.json", "meta.json"):
-                json.loads((path / name).read_text())
+                    return None, f"{name} does not match its checksum"
+            load = lambda n: json.loads((path / n).read_text())  # noqa: E731
+            return Result(kind, path.name, path, load("config.json"), load("metrics.json"), load("meta.json")), None
         except (OSError, ValueError) as e:
-            return f"unreadable ({e})"
-        return None
+            return None, f"unreadable ({e})"
 
     @staticmethod
     def _discard(path: Path) -> None:
