@@ -12,7 +12,7 @@ import math
 import typing
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 1  # bump when a config's meaning changes without its fields changing
+SCHEMA_VERSION = 2  # bump when a config's meaning changes without its fields changing (2: official conv init, full authors'-code head)
 
 HEAD_PARTS = ("wn1", "lin1", "fn1", "wn2", "lin2", "fn2")
 PAPER_HEAD_PARTS = ("lin1", "fn1", "wn2", "lin2")  # DESIGN.md: linear -> l2 norm -> weight-normed linear

@@ -57,3 +57,52 @@ def min_wilcoxon_p(n: int, alternative="two-sided") -> float:
 
 def fmt(mean: float, sd: float, scale=100.0) -> str:
     return f"{mean * scale:.1f} ± {sd * scale:.1f}"
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (step-down; NaN stays NaN and does not count as a test)."""
+    p = np.asarray(pvalues, dtype=float)
+    out = np.full_like(p, np.nan)
+    idx = np.flatnonzero(np.isfinite(p))
+    order = idx[np.argsort(p[idx], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+class Family:
+    """The paired comparisons of one notebook, Holm-corrected together: a notebook says "beats" only where
+    the corrected paired t-test over seeds is significant (the exact Wilcoxon test cannot reach 0.05 two-sided
+    below 6 pairs, so the t-test decides; both are reported)."""
+
+    def __init__(self, level=0.05):
+        self.level, self.rows = level, {}
+
+    def add(self, key: str, a, b, alternative="two-sided") -> str:
+        """Compare a vs b (same seeds, same order); returns `key`."""
+        if key in self.rows:
+            raise ValueError(f"comparison {key!r} was added twice")
+        self.rows[key] = paired_test(a, b, alternative)
+        return key
+
+    def table(self) -> pd.DataFrame:
+        df = pd.DataFrame.from_dict(self.rows, orient="index").rename_axis("comparison").reset_index()
+        if len(df):
+            df["p_holm"] = holm(df["p_t"])
+            df["significant"] = df["p_holm"] < self.level
+        return df
+
+    def result(self, key: str) -> dict:
+        df = self.table().set_index("comparison")
+        if key not in df.index:
+            raise KeyError(f"no comparison {key!r}; added: {', '.join(df.index)}")
+        return df.loc[key].to_dict()
+
+    def says(self, key: str, better="beats", worse="is below", scale=100.0, unit="points") -> str:
+        """'beats (+2.1 ± 0.8 points, p_Holm = 0.010, n = 5)', or 'shows no significant difference (...)'."""
+        r = self.result(key)
+        verb = (better if r["mean_diff"] > 0 else worse) if r["significant"] else "shows no significant difference"
+        return (f"{verb} ({r['mean_diff'] * scale:+.1f} ± {r['sd_diff'] * scale:.1f} {unit}, "
+                f"p_Holm = {r['p_holm']:.3g}, n = {r['n']})")

@@ -1,6 +1,6 @@
 import pytest
 
-from rtdlib.config import ConfigError, DataCfg, DistillCfg, ModelCfg, config_hash, from_dict, replace, to_dict
+from rtdlib.config import SCHEMA_VERSION, ConfigError, DataCfg, DistillCfg, ModelCfg, config_hash, from_dict, replace, to_dict
 from rtdlib.profiles import PROFILES, settings
 
 
@@ -17,7 +17,7 @@ def test_settings_added_later_keep_old_hashes_at_their_default():
     import json
     a = DistillCfg()
     legacy = {k: v for k, v in to_dict(a).items() if k != "precision"}  # the config as stored before the field
-    payload = json.dumps({"kind": "distill", "schema": 1, "config": legacy}, sort_keys=True, separators=(",", ":"))
+    payload = json.dumps({"kind": "distill", "schema": SCHEMA_VERSION, "config": legacy}, sort_keys=True, separators=(",", ":"))
     assert config_hash("distill", a) == hashlib.sha256(payload.encode()).hexdigest()[:16]
     assert config_hash("distill", replace(a, precision="bf16")) != config_hash("distill", a)
     assert to_dict(a)["precision"] == "fp32"  # still recorded in the stored config

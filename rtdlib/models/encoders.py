@@ -115,7 +115,24 @@ ENCODER_BUILDERS = {
 ENCODERS = tuple(ENCODER_BUILDERS)
 
 
+def official_conv_init(encoder: nn.Module) -> nn.Module:
+    """Kaiming-normal (fan_out, ReLU) conv weights with zero bias, norm affines at 1 and 0: the init of
+    torchvision's ResNet/VGG constructors and the authors' public code. PyTorch's default for a hand-built
+    Conv2d (kaiming_uniform, a=sqrt(5)) is ~2.4x smaller in std and makes a no-BN VGG's features nearly
+    input-independent. Applied after construction, so convs created later (the CIFAR stem) get it too."""
+    for m in encoder.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) and m.affine:
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return encoder
+
+
 def build_encoder(arch: str, in_channels: int, norm: str, width: int) -> Encoder:
     if arch not in ENCODER_BUILDERS:
         raise ValueError(f"unknown architecture {arch!r}; allowed: {', '.join(ENCODERS)}")
-    return ENCODER_BUILDERS[arch](in_channels=in_channels, norm=norm, width=width)
+    encoder = ENCODER_BUILDERS[arch](in_channels=in_channels, norm=norm, width=width)
+    return encoder if arch.startswith("vit_") else official_conv_init(encoder)
