@@ -64,3 +64,19 @@ def save_table(df, name: str, profile: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / f"{name}.csv", df.to_csv(index=False).encode())
     return out / f"{name}.csv"
+
+
+DATASET_NAMES = {"digits": "digits", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "cifar100": "CIFAR-100",
+                 "stl10": "STL-10", "tiny-imagenet": "Tiny ImageNet"}
+
+
+def setting(dataset: str, steps, seeds, size: int | None = None) -> str:
+    """What every figure title states: 'Fashion-MNIST 16x16 · 2,340 steps · 5 seeds' (steps: one count,
+    or a (min, max) range when runs differ)."""
+    name = DATASET_NAMES.get(dataset, str(dataset))
+    if size:
+        name += f" {size}x{size}"
+    lo, hi = (steps, steps) if isinstance(steps, (int, float)) else (min(steps), max(steps))
+    steps_text = f"{int(lo):,} steps" if lo == hi else f"{int(lo):,}-{int(hi):,} steps"
+    n = seeds if isinstance(seeds, int) else len(set(seeds))
+    return f"{name} · {steps_text} · {n} seed{'s' * (n != 1)}"
