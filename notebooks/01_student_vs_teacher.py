@@ -30,6 +30,7 @@ profile = "quick"  # smoke, quick or paper; every None below means "the profile'
 seeds = None
 epochs = None
 probe_epochs = None
+probe_steps = None
 dataset = None
 train_size = None
 test_size = None
@@ -49,7 +50,7 @@ from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
 P = settings("01_student_vs_teacher", profile, seeds=seeds, epochs=epochs, probe_epochs=probe_epochs,
-             dataset=dataset, train_size=train_size, test_size=test_size, archs=archs, head=head, alpha=alpha,
+             probe_steps=probe_steps, dataset=dataset, train_size=train_size, test_size=test_size, archs=archs, head=head, alpha=alpha,
              lr=lr, batch_size=batch_size)
 plotting.style()
 P

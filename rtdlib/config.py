@@ -115,6 +115,7 @@ class DistillCfg:
     tau_student: float = 1.0
     seed: int = 0
     probe_epochs: tuple[int, ...] = (0, 10)
+    probe_steps: tuple[int, ...] = added(())  # probes also after these optimizer steps (log-spaced curves)
     probe: ProbeCfg = field(default_factory=ProbeCfg)
     probe_data: DataCfg | None = None  # None: the clean version of `data` (transfer: another dataset)
     probe_nets: tuple[str, ...] = PROBE_NETS
@@ -130,6 +131,9 @@ class DistillCfg:
         check_range("tau_teacher", self.tau_teacher, 0.0, 1e6, lo_open=True)
         check_range("tau_student", self.tau_student, 0.0, 1e6, lo_open=True)
         object.__setattr__(self, "probe_epochs", tuple(sorted(set(self.probe_epochs))))
+        object.__setattr__(self, "probe_steps", tuple(sorted(set(self.probe_steps))))
+        for s in self.probe_steps:
+            check_range("probe step", s, 1, 1 << 40)
         object.__setattr__(self, "probe_nets", tuple(self.probe_nets))
         for net in self.probe_nets:
             check_choice("probed network", net, PROBE_NETS)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data, models
-from .config import DistillCfg, default_device
+from .config import ConfigError, DistillCfg, default_device
 from .init import locality_init, param_distance
 from .probe import features, probe_all, raw_features, recalibrate_bn
 from .progress import bar
@@ -103,6 +103,22 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     def batch(idx):
         return ds.normalize(ds.x_train[idx]).contiguous(memory_format=fmt)
 
+    steps = len(data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1))
+    beyond = [s for s in cfg.probe_steps if s > steps * cfg.epochs]
+    if beyond:
+        raise ConfigError(f"probe_steps {beyond} lie beyond the run's {steps * cfg.epochs} steps "
+                          f"({cfg.epochs} epochs x {steps} steps per epoch); allowed: 1..{steps * cfg.epochs}")
+
+    def probe(epoch, step, final):
+        for net in cfg.probe_nets:
+            if net.endswith("_bnrecal") and not models.has_batchnorm(student):
+                continue  # identical to the network without recalibration
+            if net == "student_bnrecal" and not final:
+                continue  # the like-for-like check of the final student; saves a pass per probe point
+            model = {"input": None, "teacher": teacher, "teacher_bnrecal": teacher}.get(net, student)
+            accs = prober(net, model, constant=net in ("input", "teacher", "teacher_bnrecal"))
+            probes.extend({"epoch": epoch, "step": step, "net": net, "probe": k, "acc": v} for k, v in accs.items())
+
     def record(epoch, sums, n):
         row = {"epoch": epoch, "loss": sums[0] / n, "kl": sums[1] / n, "teacher_entropy": sums[2] / n,
                "dist_init": param_distance(student, init), "dist_teacher": param_distance(student, teacher)}
@@ -110,15 +126,8 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
             raise NonFiniteLoss(f"non-finite loss {row['loss']} at epoch {epoch} (lr={cfg.lr}, "
                                 f"arch={cfg.model.arch}); lower the learning rate or check the inputs")
         history.append(row)
-        if epoch in cfg.probe_epochs:
-            for net in cfg.probe_nets:
-                if net.endswith("_bnrecal") and not models.has_batchnorm(student):
-                    continue  # identical to the network without recalibration
-                if net == "student_bnrecal" and epoch != cfg.epochs:
-                    continue  # the like-for-like check of the final student; saves a pass per probe epoch
-                model = {"input": None, "teacher": teacher, "teacher_bnrecal": teacher}.get(net, student)
-                accs = prober(net, model, constant=net in ("input", "teacher", "teacher_bnrecal"))
-                probes.extend({"epoch": epoch, "net": net, "probe": k, "acc": v} for k, v in accs.items())
+        if epoch in cfg.probe_epochs or epoch * steps in cfg.probe_steps:
+            probe(epoch, epoch * steps, epoch == cfg.epochs)
 
     if start == 1:  # epoch 0: the objective on a few batches, on a copy so BN buffers stay untouched
         probe_student = copy.deepcopy(student).train()
@@ -133,7 +142,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
                      initial=start - 1, total=cfg.epochs):
         sums = torch.zeros(3, device=device, dtype=torch.float64)
         idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, device)
-        for idx in idxs:
+        for i, idx in enumerate(idxs, 1):
             x = batch(idx)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
                 with torch.no_grad():
@@ -144,6 +153,9 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
             ce.backward()
             opt.step()
             sums += torch.stack([ce.detach(), kl.detach(), ent.detach()]).double()
+            step = (epoch - 1) * steps + i
+            if step in cfg.probe_steps and i < len(idxs):  # a probe inside the epoch (the last step is the epoch's)
+                probe(epoch - 1 + i / steps, step, False)
         record(epoch, sums.tolist(), len(idxs))
         if run:
             run.checkpoint({"epoch": epoch, "student": student.state_dict(), "opt": opt.state_dict(),
@@ -151,5 +163,4 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     if run:
         run.save("student", student.state_dict())
         run.save("teacher", teacher.state_dict())
-    steps = len(data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1))
     return {"init": init_info, "history": history, "probes": probes, "steps_per_epoch": steps}

@@ -39,6 +39,8 @@ def distill_run(P, arch, norm, width, seed, **changes) -> DistillCfg:
                 batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P))
     if "alpha" in P:
         base["alpha"] = P["alpha"]
+    if P.get("probe_steps"):  # probes inside epochs too: a log-spaced curve over the early steps
+        base["probe_steps"] = tuple(P["probe_steps"])
     return DistillCfg(**(base | changes))
 
 

@@ -94,3 +94,17 @@ def test_paper_models_take_one_training_step(arch, norm):
     assert math.isfinite(loss.item()) and abs(loss.item() - math.log(2 ** 16)) < 0.01
     assert any(not torch.equal(a, b) for a, b in zip(before, s.parameters()))
     assert s.encoder.feature_dim == {"resnet50": 2048, "resnet20": 64, "resnet56": 64}.get(arch, 512)
+
+
+def test_probes_inside_an_epoch_land_on_their_steps_and_leave_training_unchanged():
+    from rtdlib.config import ConfigError
+    # 256 images / batch 64 = 4 steps per epoch: steps 1 and 3 lie inside epoch 1, step 6 inside epoch 2
+    plain = D.distill(tiny_cfg(probe_nets=("student",)), device="cpu")
+    probed = D.distill(tiny_cfg(probe_nets=("student",), probe_steps=(1, 3, 6)), device="cpu")
+    at = {(r["step"], r["epoch"]) for r in probed["probes"]}
+    assert at == {(0, 0), (1, 0.25), (3, 0.75), (6, 1.5), (8, 2)}
+    final = lambda res: {r["probe"]: r["acc"] for r in res["probes"] if r["step"] == 8}
+    assert final(plain) == final(probed)  # probing reads the student, never changes it
+    assert [h["loss"] for h in plain["history"]] == [h["loss"] for h in probed["history"]]
+    with pytest.raises(ConfigError, match="probe_steps \\[9\\]"):
+        D.distill(tiny_cfg(probe_steps=(9,)), device="cpu")
