@@ -99,7 +99,8 @@ def mentions(text: str) -> set[str]:
     for m in re.finditer(r"\b(Fig|Table)s?\.?\s+((?:\d+(?:\s*[–-]\s*\d+)?(?:\s*(?:,|and)\s*)?)+)", text):
         for part in re.findall(r"\d+\s*[–-]\s*\d+|\d+", m.group(2)):
             lo, _, hi = re.sub(r"\s", "", part).replace("–", "-").partition("-")
-            found |= {f"{m.group(1)}. {n}" for n in range(int(lo), int(hi or lo) + 1)}
+            kind = "Fig." if m.group(1) == "Fig" else "Table"
+            found |= {f"{kind} {n}" for n in range(int(lo), int(hi or lo) + 1)}
     return found
 
 
