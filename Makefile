@@ -28,7 +28,7 @@ ifneq ($(filter-out 0 1,$(FORCE)),)
 $(error unknown FORCE '$(FORCE)'; allowed: 1 (re-execute up-to-date notebooks), 0 or empty)
 endif
 
-.PHONY: help venv figures test bench lab data clean
+.PHONY: help venv figures test bench lab report data clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
@@ -57,8 +57,12 @@ bench: $(STAMP)  ## write bench/results.md (speed and memory, measured side by s
 	@$(MAKE) --no-print-directory data
 	$(PY) -m bench
 
-lab: $(STAMP)  ## open JupyterLab on the notebooks
-	$(PY) -m jupyter lab notebooks/ $(if $(filter root,$(shell whoami)),--allow-root)
+lab: $(STAMP)  ## open JupyterLab on notebooks/index.py (.py notebooks open as notebooks; settings in jupyter/)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH)) \
+	  $(PY) -m jupyter lab $(if $(filter root,$(shell whoami)),--allow-root)
+
+report: $(STAMP)  ## rebuild report/<PROFILE>/ from the executed notebooks in build/ (runs nothing)
+	$(PY) -m rtdlib report --profile $(PROFILE)
 
 data: $(STAMP)  ## fetch Fashion-MNIST (torchvision, else Debian's package)
 	$(PY) -m rtdlib data fetch fashion-mnist

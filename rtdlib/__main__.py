@@ -1,4 +1,4 @@
-"""Command line: `python -m rtdlib {figures,run,data,list}`; errors are one line and exit 2."""
+"""Command line: `python -m rtdlib {figures,run,report,data,list}`; errors are one line and exit 2."""
 from __future__ import annotations
 
 import argparse
@@ -26,16 +26,25 @@ def cmd_figures(args) -> None:
     if args.dry_run:
         print_plan(names, args.profile)
         return
-    for n in names:
+    for i, n in enumerate(names, 1):
         t = time.time()
         done = None if args.force else notebooks.up_to_date(n, args.profile)
         if done:
             print(f"[{args.profile}] {n}: up to date (figures of {done['finished']}; --force re-executes)", flush=True)
             continue
-        print(f"[{args.profile}] {n} ...", flush=True)
+        print(f"[{args.profile}] {n} ({i} of {len(names)}) ...", flush=True)
         figs = notebooks.run(n, args.profile)
         print(f"[{args.profile}] {n}: {len(figs)} files in {time.time() - t:.0f} s", flush=True)
     print(f"manifest: {notebooks.write_manifest(args.profile)}")
+    cmd_report(args)
+
+
+def cmd_report(args) -> None:
+    from . import report
+    from .config import check_choice
+    from .profiles import PROFILE_NAMES
+    check_choice("profile", args.profile, PROFILE_NAMES)
+    print(f"report: {report.write(args.profile) / 'index.html'}")
 
 
 def cmd_run(args) -> None:
@@ -80,6 +89,9 @@ def main(argv=None) -> int:
     r.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
     r.add_argument("-v", "--verbose", action="store_true", help="stream the notebook's output")
     r.set_defaults(fn=cmd_run)
+    rp = sub.add_parser("report", help="rebuild report/<profile>/ from the executed notebooks in build/ (runs nothing)")
+    rp.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)}")
+    rp.set_defaults(fn=cmd_report)
     d = sub.add_parser("data", help="datasets")
     d.add_argument("action", choices=["fetch"])
     d.add_argument("name")

@@ -71,7 +71,8 @@ class Dataset:
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("RTD_DATA", Path.cwd() / "data")).resolve()
+    from .store import project_root
+    return Path(os.environ.get("RTD_DATA", project_root() / "data")).resolve()
 
 
 def batch_indices(n: int, batch_size: int, seed: int, epoch: int, device="cpu", drop_last=True):

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from .progress import bar
+from .progress import bar, line
 from .store import Store
 
 # result kind -> "module:function" computing one entry as fn(cfg, run) -> metrics dict
@@ -70,6 +70,9 @@ def run_all(kind: str, cfgs, store: Store | None = None, workers: int | None = N
         raise ValueError(f"workers = {workers!r} must be a positive integer")
     found = [store.get(kind, c) for c in cfgs]  # each entry's checksums are verified once, here
     missing = list({store.path(kind, c): c for c, r in zip(cfgs, found) if r is None}.values())
+    if missing:
+        line(f"{kind}: {sum(r is not None for r in found)} of {len(cfgs)} runs in the store, "
+             f"computing {len(missing)} entries")
     if missing and executor_name() == "slurm":
         compute_on_cluster(kind, missing, store)
     elif workers > 1 and missing:  # even one entry: its numbers must not depend on what was cached
@@ -94,9 +97,10 @@ def executor_name() -> str:
 def cluster_settings() -> dict:
     """The Slurm settings file: RTD_CLUSTER_CONFIG, default cluster.json (see cluster.example.json).
 
-    A relative path is taken from the project root (RTD_ROOT, which the notebook runner sets), not
-    from the kernel's working directory, which is notebooks/."""
-    root = Path(os.environ.get("RTD_ROOT", "."))
+    A relative path is taken from the project root, not from the kernel's working directory, which
+    is notebooks/."""
+    from .store import project_root
+    root = project_root()
     path = (root / os.environ.get("RTD_CLUSTER_CONFIG", "cluster.json")).resolve()
     if not path.is_file():
         raise ValueError(f"no cluster settings at {path}; copy cluster.example.json there and edit it")

@@ -18,11 +18,14 @@ from pathlib import Path
 
 from .config import ConfigError, check_choice
 from .profiles import PROFILE_NAMES, PROFILES, settings
-from .store import atomic_write, json_bytes, results_dir
+from .progress import elapsed, lines_enabled
+from .store import atomic_write, json_bytes, project_root, results_dir
 from .sweeps import SWEEPS
 
 KERNEL = "rtdlib"
-ROOT = Path(os.environ.get("RTD_ROOT", Path(__file__).resolve().parent.parent))
+INDEX = "index"  # notebooks/index.py: the landing page in JupyterLab, not a figure notebook
+INLINE = "module://matplotlib_inline.backend_inline"  # figures shown in the executed notebook (and its report)
+ROOT = project_root()
 NOTEBOOKS = ROOT / "notebooks"
 BUILD = ROOT / "build"
 FIGURES = Path(os.environ.get("RTD_FIGURES", ROOT / "figures"))  # figures/<profile>/ live here
@@ -33,7 +36,8 @@ class NotebookError(RuntimeError):
 
 
 def available() -> list[str]:
-    return sorted(p.stem for p in NOTEBOOKS.glob("[0-9a-z]*.py"))
+    """The figure notebooks (every notebooks/*.py but the landing page)."""
+    return sorted(p.stem for p in NOTEBOOKS.glob("[0-9a-z]*.py") if p.stem != INDEX)
 
 
 def source(name: str) -> Path:
@@ -77,14 +81,15 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
     used_log = staging / "used-results.txt"
     env = {"RTD_FIGURES_DIR": str(staging), "RTD_USED_LOG": str(used_log), "RTD_ROOT": str(ROOT),
            "RTD_RESULTS": str(results_dir()), "RTD_DATA": os.environ.get("RTD_DATA", str(ROOT / "data")),
-           "MPLBACKEND": "Agg"}
+           "MPLBACKEND": INLINE, "RTD_PROGRESS_LOG": str(staging / "progress.log") if lines_enabled() else ""}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the kernel inherits this process's environment
     executed = BUILD / profile / f"{name}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     try:
-        with kernel_stderr_to(executed.with_suffix(".stderr.log"), enabled=not log_output):
+        with progress_to_terminal(staging / "progress.log", f"[{profile}] {name}"), \
+                kernel_stderr_to(executed.with_suffix(".stderr.log"), enabled=not log_output):
             pm.execute_notebook(jupytext.read(source(name)), str(executed),
                                 parameters={"profile": profile, **overrides}, kernel_name=kernel, language="python",
                                 progress_bar=False, log_output=log_output, cwd=str(NOTEBOOKS),
@@ -177,6 +182,44 @@ def up_to_date(name: str, profile: str) -> dict | None:
         if not store.intact(kind, digest):
             return None
     return record
+
+
+@contextmanager
+def progress_to_terminal(path: Path, prefix: str):
+    """Print the lines the kernel and its workers append to `path` (rtdlib.progress) to this process's
+    stderr as they arrive, while the kernel's own stderr goes to a log (kernel_stderr_to)."""
+    import threading
+    if not lines_enabled():
+        yield
+        return
+    terminal = os.fdopen(os.dup(2), "w", buffering=1)  # fd 2 itself is redirected during the run
+    done, started = threading.Event(), time.monotonic()
+
+    def follow():
+        offset, partial = 0, b""
+        while True:
+            finished = done.wait(1.0)
+            try:
+                with open(path, "rb") as f:
+                    f.seek(offset)
+                    chunk = f.read()
+            except FileNotFoundError:
+                chunk = b""
+            offset += len(chunk)
+            *lines, partial = (partial + chunk).split(b"\n")
+            for text in lines:
+                terminal.write(f"{prefix} {elapsed(time.monotonic() - started)}  {text.decode(errors='replace')}\n")
+            if finished:
+                return
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        terminal.close()
 
 
 @contextmanager

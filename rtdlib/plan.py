@@ -4,7 +4,8 @@ from __future__ import annotations
 from .profiles import PROFILES
 from .sweeps import SWEEPS
 
-# seconds per training image on this project's 2-core CPU (DESIGN.md measurements), by encoder at 32x32
+# rough seconds per training image on a 2-core CPU, by encoder at 32x32: dry-run estimates only (measured
+# wall times of a profile are in figures/<profile>/MANIFEST.md)
 CPU_SEC_PER_IMAGE = {"small_vgg": 1 / 1000, "small_resnet": 1 / 1000, "vgg11": 1 / 130, "resnet18": 1 / 40}
 HEAD_SEC_PER_IMAGE_PER_OUTPUT = 2.3e-3 / 2 ** 16  # the last layer's share, linear in m
 FORWARD_SHARE = 1 / 3  # an evaluation pass costs about a third of a training step
@@ -75,17 +76,24 @@ def hours(secs: float) -> str:
     return f"~{secs / 3600:.1f} CPU-hours" if secs >= 3600 else f"~{secs / 60:.1f} CPU-minutes"
 
 
+def sweeps_of(name: str, profile: str):
+    """(kind, configs, estimated seconds) of every sweep the notebook runs in the profile; [] if none."""
+    if name not in SWEEPS or name not in PROFILES[profile]:
+        return []
+    P = PROFILES[profile][name]
+    return [(kind, cfgs, sum(estimate_seconds(kind, c) for c in cfgs))
+            for kind, cfgs in ((kind, make(P)) for kind, make in SWEEPS[name])]
+
+
 def print_plan(names, profile: str) -> None:
     total = 0.0
     print(f"plan for profile {profile!r} (CPU estimates for this 2-core machine; a GPU is ~50-100x faster)")
     for name in names:
-        if name not in SWEEPS or name not in PROFILES[profile]:
+        planned = sweeps_of(name, profile)
+        if not planned:
             print(f"  {name}: no plan registered")
             continue
-        P = PROFILES[profile][name]
-        for kind, make in SWEEPS[name]:
-            cfgs = make(P)
-            secs = sum(estimate_seconds(kind, c) for c in cfgs)
+        for kind, cfgs, secs in planned:
             total += secs
             print(f"  {name}: {len(cfgs)} {kind} runs, {hours(secs)}")
             for c in (r for cfg in cfgs for r in rounds(cfg)):

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from .store import atomic_write
+from .store import atomic_write, project_root
 
 COLORS = {"teacher": "#4c72b0", "teacher_bnrecal": "#8fa9d6", "student": "#c44e52",
           "student_bnrecal": "#e39a9c", "input": "#555555"}
@@ -42,9 +42,10 @@ def baseline(ax, mean, sd, color, ls="--", label=None, vertical=False, lw=1.2):
 
 
 def figure_dir(profile: str) -> Path:
-    """Where figures go: the runner's staging folder if set, else figures/<profile>/."""
+    """Where figures go: the runner's staging folder if set, else the figures/<profile>/ of `make figures`
+    ($RTD_FIGURES, default the project root's figures/), whichever folder the kernel started in."""
     staged = os.environ.get("RTD_FIGURES_DIR")
-    return Path(staged) if staged else Path(os.environ.get("RTD_ROOT", ".")) / "figures" / profile
+    return Path(staged) if staged else Path(os.environ.get("RTD_FIGURES", project_root() / "figures")) / profile
 
 
 def save(fig, name: str, profile: str) -> list[Path]:
@@ -53,7 +54,8 @@ def save(fig, name: str, profile: str) -> list[Path]:
     paths = []
     for ext in ("png", "pdf"):
         buf = io.BytesIO()
-        fig.savefig(buf, format=ext)
+        # no creation date in the PDF: an unchanged figure stays byte-identical (and git status clean)
+        fig.savefig(buf, format=ext, metadata={"CreationDate": None} if ext == "pdf" else None)
         atomic_write(out / f"{name}.{ext}", buf.getvalue())
         paths.append(out / f"{name}.{ext}")
     return paths

@@ -40,8 +40,19 @@ class DamagedEntryWarning(UserWarning):
     pass
 
 
+def project_root() -> Path:
+    """RTD_ROOT, else the source checkout this package sits in, else the current folder.
+
+    results/, data/ and figures/ are found from here, not from the current folder: JupyterLab starts
+    a notebook's kernel in notebooks/, papermill and `make figures` in the repository root."""
+    if os.environ.get("RTD_ROOT"):
+        return Path(os.environ["RTD_ROOT"]).resolve()
+    checkout = Path(__file__).resolve().parent.parent
+    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
+
+
 def results_dir() -> Path:
-    return Path(os.environ.get("RTD_RESULTS", Path.cwd() / "results")).resolve()
+    return Path(os.environ.get("RTD_RESULTS", project_root() / "results")).resolve()
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -64,6 +75,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     except OSError as e:
         raise StoreError(f"cannot write in {path.parent}: {e.strerror}") from e
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 would make every output private
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -74,6 +86,12 @@ def atomic_write(path: Path, data: bytes) -> None:
         if isinstance(e, OSError):
             raise StoreError(f"cannot write {path}: {e.strerror}") from e
         raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def torch_bytes(obj) -> bytes:
