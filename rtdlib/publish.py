@@ -13,7 +13,6 @@ import importlib
 import json
 import os
 import random
-import re
 import secrets
 import shutil
 import tempfile
@@ -22,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import check_choice, config_hash, from_dict
-from .store import MARKER, PUBLISHED, Store, StoreError, atomic_write, json_bytes, published_root, results_dir
+from .store import (MARKER, PUBLISHED, Store, StoreError, atomic_write, json_bytes, published_root, results_dir,
+                    threads_of, using_threads)
 
 KEPT = ("config.json", "metrics.json", "meta.json")
 SIZE_AIM_MB = 20  # what a clone should carry for one profile
@@ -147,26 +147,16 @@ def differences(a, b, at=""):
     return [] if json.dumps(a) == json.dumps(b) else [(at or "(all)", a, b)]
 
 
-def threads_of(meta: dict) -> int | None:
-    """The PyTorch thread count an entry was computed with (older entries: from the device string)."""
-    found = re.search(r"(\d+) threads", meta.get("device", ""))
-    return meta.get("threads") or (int(found.group(1)) if found else None)
-
-
 @contextmanager
 def isolated(threads: int | None):
     """Recompute as published: that thread count, no published layer, no notebook's used-results log."""
-    import torch
     saved_env = {k: os.environ.get(k) for k in ("RTD_PUBLISHED", "RTD_USED_LOG")}
-    saved_threads = torch.get_num_threads()
     os.environ["RTD_PUBLISHED"] = ""
     os.environ.pop("RTD_USED_LOG", None)
-    if threads:
-        torch.set_num_threads(threads)
     try:
-        yield
+        with using_threads(threads):
+            yield
     finally:
-        torch.set_num_threads(saved_threads)
         for k, v in saved_env.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
@@ -175,7 +165,7 @@ def verify(profile: str, n: int = 3, seed: int | None = None, cheapest: bool = F
     """Recompute n randomly chosen (or the cheapest) published entries in a temporary store; prints one
     line per entry and returns how many differ from their published metrics."""
     if not isinstance(n, int) or n < 1:
-        raise ValueError(f"N = {n!r} must be a positive integer")
+        raise ValueError(f"N (-n) = {n!r} must be a positive integer")
     layer = published_dir(profile)
     entries = sorted(p for p in layer.glob("*/*") if (p / PUBLISHED).is_file())
     if not entries:

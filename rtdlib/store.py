@@ -22,6 +22,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -216,7 +217,8 @@ class Store:
         entry here with fn (default: the kind's engine)."""
         def recompute() -> Result:
             from .executor import engine  # lazily: the executor imports this module
-            result, computed = self._compute(kind, cfg, fn or engine(kind))
+            with using_threads(threads_of(found.meta)):  # as published: same reduction order, same weights
+                result, computed = self._compute(kind, cfg, fn or engine(kind))
             self.log_use(result, computed)
             return result
         digest = config_hash(kind, cfg)
@@ -328,6 +330,24 @@ class Store:
                 "device": device_name(), "threads": torch.get_num_threads(),
                 "cpu_capability": torch.backends.cpu.get_cpu_capability(), "host": platform.node(),
                 "config_json": canonical_json(to_dict(cfg))}
+
+
+def threads_of(meta: dict) -> int | None:
+    """The PyTorch thread count an entry was computed with (older entries: from the device string)."""
+    found = re.search(r"(\d+) threads", meta.get("device", ""))
+    return meta.get("threads") or (int(found.group(1)) if found else None)
+
+
+@contextmanager
+def using_threads(n: int | None):
+    """PyTorch's intra-op thread count set to n (None: unchanged) for the block."""
+    saved = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
 
 
 def device_name() -> str:

@@ -278,3 +278,17 @@ def test_published_layers_come_from_rtd_published(tmp_path, monkeypatch):
 def test_meta_records_threads_and_cpu_capability(store):
     r = store.get_or_run("demo", DataCfg("digits", train_size=11), compute)
     assert r.meta["threads"] == torch.get_num_threads() and r.meta["cpu_capability"]
+
+
+def test_an_omitted_artifact_is_recomputed_with_the_published_thread_count(tmp_path):
+    from rtdlib.store import using_threads
+    cfg, seen = DataCfg("digits", train_size=13), []
+    fn = lambda c, r: seen.append(torch.get_num_threads()) or compute(c, r)  # noqa: E731
+    with using_threads(1):
+        full = Store(tmp_path / "full", published=[]).get_or_run("demo", cfg, fn)
+    layer = tmp_path / "published" / "smoke"
+    published_copy(full, layer)
+    with using_threads(2):
+        Store(tmp_path / "results", published=[layer]).get_or_run("demo", cfg, fn).load("weights")
+        assert torch.get_num_threads() == 2
+    assert seen == [1, 1] and full.meta["threads"] == 1
