@@ -75,17 +75,17 @@ def publish(profile: str, only=None, results: Path | None = None) -> Path:
     verified first. Without `only`, entries no notebook uses any more are removed; with it, the other
     notebooks' entries stay. Nothing is written unless every entry is found intact."""
     dest = published_dir(profile)
-    store = Store(results or results_dir(), published=[])
+    root = Path(results or results_dir()).resolve()
     plan, missing, used = {}, [], used_entries(profile, only)
     for entry in used:
         kind, _, digest = entry.partition("/")
-        local, problem = Store._verify(kind, store.root / kind / digest)
+        local, problem = Store._verify(kind, root / kind / digest)
         if local:
             plan[entry] = local
         elif not Store._verify(kind, dest / entry, PUBLISHED)[0]:  # published before, e.g. by an --only run
-            missing.append(f"{entry} ({problem if (store.root / entry / MARKER).exists() else 'not computed'})")
+            missing.append(f"{entry} ({problem if (root / entry / MARKER).exists() else 'not computed'})")
     if missing:
-        raise StoreError(f"{len(missing)} of the entries {profile}'s notebooks use are not intact in {store.root}, "
+        raise StoreError(f"{len(missing)} of the entries {profile}'s notebooks use are not intact in {root}, "
                          f"e.g. {missing[0]}; run `make figures PROFILE={profile}` first")
     for junk in dest.glob("*/.*"):  # an interrupted publish's
         shutil.rmtree(junk, ignore_errors=True)
@@ -96,7 +96,7 @@ def publish(profile: str, only=None, results: Path | None = None) -> Path:
             shutil.rmtree(stale)
     size = sum(p.stat().st_size for p in dest.rglob("*") if p.is_file())
     entries = len(list(dest.glob("*/*")))
-    print(f"published {len(plan)} entries from {store.root} into {dest}: now {entries} entries, {size / 1e6:.1f} MB")
+    print(f"published {len(plan)} entries from {root} into {dest}: now {entries} entries, {size / 1e6:.1f} MB")
     if size > SIZE_AIM_MB * 1e6:
         print(f"warning: {dest} holds {size / 1e6:.1f} MB, more than the {SIZE_AIM_MB} MB a clone should carry")
     return dest
@@ -106,10 +106,12 @@ def write_entry(result, target: Path) -> None:
     """The entry's kept files and its PUBLISHED marker, swapped in whole (never half a folder)."""
     listing = json.loads((result.path / MARKER).read_text())
     marker = {"files": {n: listing[n] for n in KEPT}, "omitted": {n: d for n, d in listing.items() if n not in KEPT}}
-    if (target / PUBLISHED).is_file() and json.loads((target / PUBLISHED).read_text()) == marker:
+    current, _ = Store._verify(result.kind, target, PUBLISHED)
+    if current and json.loads((target / PUBLISHED).read_text()) == marker:
         return  # already published, byte for byte
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staged.chmod(0o755)  # mkdtemp's 0700 would hide a shared checkout's entries from its other users
     for name in KEPT:
         shutil.copyfile(result.path / name, staged / name)
     atomic_write(staged / PUBLISHED, json_bytes(marker))
@@ -140,7 +142,8 @@ def differences(a, b, at=""):
         out = []
         for k in sorted(set(a) | set(b), key=str):
             path = f"{at}.{k}" if at else str(k)
-            out += differences(a[k], b[k], path) if k in a and k in b else [(path, a.get(k, "absent"), b.get(k, "absent"))]
+            both = k in a and k in b
+            out += differences(a[k], b[k], path) if both else [(path, a.get(k, "absent"), b.get(k, "absent"))]
         return out
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{at}[{i}]")]
@@ -177,7 +180,8 @@ def verify(profile: str, n: int = 3, seed: int | None = None, cheapest: bool = F
     else:
         seed = secrets.randbelow(2 ** 31) if seed is None else seed
         chosen = random.Random(seed).sample(entries, min(n, len(entries)))
-        print(f"verify: {len(chosen)} of {len(entries)} published entries, seed {seed} (SEED={seed} repeats the choice)")
+        print(f"verify: {len(chosen)} of {len(entries)} published entries, seed {seed} "
+              f"(SEED={seed} repeats the choice)")
     with tempfile.TemporaryDirectory(prefix="rtd-verify-") as tmp:
         return sum(not verify_entry(path, Store(tmp, published=[])) for path in chosen)
 

@@ -64,7 +64,9 @@ def published_root() -> Path | None:
 def published_layers() -> list[Path]:
     """Every published/<profile>/ folder (entries are named by config hash, so profiles never collide)."""
     root = published_root()
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root and root.is_dir() else []
+    if not (root and root.is_dir()):
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -45,7 +45,8 @@ def render(profile: str, folder: Path | None = None) -> Path:
         lines.append("No notebook of this profile has recorded its claims yet.")
     else:
         lines += [f"{len(rows)} claims: {counts}.", "",
-                  f"| figure | the paper's claim | paper | ours ({profile}) | reproduces at {profile} scale? | notebook |",
+                  f"| figure | the paper's claim | paper | ours ({profile}) | reproduces at {profile} scale? "
+                  f"| notebook |",
                   "|---|---|---|---|---|---|"]
         lines += [f"| {' | '.join(cell(r[f]) for f in FIELDS)} | `notebooks/{nb}.py` |" for nb, r in rows]
     path = folder / "SUMMARY.md"
