@@ -27,8 +27,13 @@ endif
 ifneq ($(filter-out 0 1,$(FORCE)),)
 $(error unknown FORCE '$(FORCE)'; allowed: 1 (re-execute up-to-date notebooks), 0 or empty)
 endif
+ifneq ($(filter-out 0 1,$(CHEAPEST)),)
+$(error unknown CHEAPEST '$(CHEAPEST)'; allowed: 1 (verify the cheapest published entry), 0 or empty)
+endif
+N ?= 3
+SEED ?=
 
-.PHONY: help venv figures test bench lab report data clean
+.PHONY: help venv figures reproduce verify test bench lab report data clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
@@ -49,6 +54,14 @@ ifneq ($(DRY_RUN),1)
 else
 	$(PY) -m rtdlib figures --profile $(PROFILE) --dry-run $(if $(ONLY),--only $(ONLY))
 endif
+
+reproduce: $(STAMP)  ## recompute every figure, ignoring published/ (entries already in results/ are reused)
+	@if [ "$(PROFILE)" = quick ]; then $(MAKE) --no-print-directory data; fi
+	RTD_PUBLISHED= $(PY) -m rtdlib figures --profile $(PROFILE) --force $(if $(ONLY),--only $(ONLY))
+
+verify: $(STAMP)  ## recompute N=3 random published entries (SEED=..., CHEAPEST=1) and require equal metrics
+	@if [ "$(PROFILE)" = quick ] && [ -d published/quick ]; then $(MAKE) --no-print-directory data; fi
+	$(PY) -m rtdlib verify --profile $(PROFILE) -n $(N) $(if $(SEED),--seed $(SEED)) $(if $(filter 1,$(CHEAPEST)),--cheapest)
 
 test: $(STAMP)  ## run the test suite
 	$(PY) -m pytest -q

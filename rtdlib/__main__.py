@@ -1,4 +1,4 @@
-"""Command line: `python -m rtdlib {figures,run,report,data,list}`; errors are one line and exit 2."""
+"""Command line: `python -m rtdlib {figures,run,report,data,list,publish,verify}`; errors are one line and exit 2."""
 from __future__ import annotations
 
 import argparse
@@ -69,6 +69,19 @@ def cmd_list(args) -> None:
     print("\n".join(notebooks.available()))
 
 
+def cmd_publish(args) -> None:
+    from . import publish
+    publish.publish(args.profile, args.only)
+
+
+def cmd_verify(args) -> int:
+    from . import publish
+    differ = publish.verify(args.profile, args.n, args.seed, args.cheapest)
+    if differ:
+        print(f"verify: {differ} recomputed entries differ from their published metrics", file=sys.stderr)
+    return 1 if differ else 0
+
+
 def main(argv=None) -> int:
     from .config import ConfigError
     from .data import DatasetMissing
@@ -97,16 +110,28 @@ def main(argv=None) -> int:
     d.add_argument("name")
     d.set_defaults(fn=cmd_data)
     sub.add_parser("list", help="list the notebooks").set_defaults(fn=cmd_list)
+    pub = sub.add_parser("publish", help="copy the results a profile's figures use, without checkpoints, "
+                                         "from results/ into published/<profile>/")
+    pub.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)}")
+    pub.add_argument("--only", nargs="*", help="these notebooks' results (the others' published ones stay)")
+    pub.set_defaults(fn=cmd_publish)
+    v = sub.add_parser("verify", help="recompute published entries in a temporary store; their metrics must "
+                                      "equal the published ones")
+    v.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)}")
+    v.add_argument("-n", type=int, default=3, help="how many randomly chosen entries (default 3)")
+    v.add_argument("--seed", type=int, help="the choice's seed (default: a random one, printed)")
+    v.add_argument("--cheapest", action="store_true", help="only the entry that took least time to compute")
+    v.set_defaults(fn=cmd_verify)
     args = p.parse_args(argv)
     try:
-        args.fn(args)
+        code = args.fn(args)
     except (ConfigError, DatasetMissing, NotebookError, StoreError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

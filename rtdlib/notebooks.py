@@ -94,7 +94,8 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
                                 parameters={"profile": profile, **overrides}, kernel_name=kernel, language="python",
                                 progress_bar=False, log_output=log_output, cwd=str(NOTEBOOKS),
                                 extra_arguments=["--IPKernelApp.log_level=ERROR"])
-        produced = sorted(p for p in staging.iterdir() if p.suffix in (".png", ".pdf", ".csv"))
+        produced = sorted(p for p in staging.iterdir()
+                          if p.suffix in (".png", ".pdf", ".csv") or p.name == f"claims_{name}.json")
         if not produced:
             raise NotebookError(f"notebook {name} finished but saved no figure")
         moved = []
@@ -266,4 +267,6 @@ def write_manifest(profile: str) -> Path:
                          f"{' '.join(h.split('/')[-1][:8] for h in r['results'])} |")
     path = out_dir / "MANIFEST.md"
     atomic_write(path, ("\n".join(lines) + "\n").encode())
+    from . import summary  # lazily: it imports matplotlib
+    summary.render(profile, out_dir)  # SUMMARY.md from the notebooks' claims_<notebook>.json beside it
     return path

@@ -7,6 +7,12 @@ results/<kind>/<hash>/
 
 A lock file beside the folder makes a second process wait rather than compute the same entry.
 A damaged entry (a listed file missing or changed) is removed and recomputed with a warning.
+
+Published layers (published/<profile>/<kind>/<hash>/, committed to git; see rtdlib/publish.py) are read
+as if they were in results/, which wins when both hold an entry. A published entry keeps config, metrics
+and meta only (its PUBLISHED marker lists them with sha256, and what it omitted); loading an omitted
+artifact (a student's weights, say) recomputes the entry into results/. Published entries are never
+written or removed here: a damaged one is ignored with a warning.
 """
 from __future__ import annotations
 
@@ -16,20 +22,23 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 
 from .config import canonical_json, config_hash, to_dict
 
 MARKER = "COMPLETE"
+PUBLISHED = "PUBLISHED"  # a published entry's marker: {"files": {kept: sha256}, "omitted": {artifact: sha256}}
 
 
 class StoreError(RuntimeError):
@@ -53,6 +62,22 @@ def project_root() -> Path:
 
 def results_dir() -> Path:
     return Path(os.environ.get("RTD_RESULTS", project_root() / "results")).resolve()
+
+
+def published_root() -> Path | None:
+    """The folder of published layers: RTD_PUBLISHED (empty: none), else this repository's published/."""
+    env = os.environ.get("RTD_PUBLISHED")
+    if env is not None:
+        return Path(env).resolve() if env else None
+    return Path(__file__).resolve().parent.parent / "published"
+
+
+def published_layers() -> list[Path]:
+    """Every published/<profile>/ folder (entries are named by config hash, so profiles never collide)."""
+    root = published_root()
+    if not (root and root.is_dir()):
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -127,10 +152,15 @@ class Result:
     config: dict
     metrics: dict
     meta: dict
+    # a published entry's: computes the full entry into results/ (for artifacts a published entry omits)
+    recompute: Callable[[], "Result"] | None = field(default=None, compare=False, repr=False)
 
     def load(self, name: str):
         """An artifact saved by the run (tensors, dicts of tensors), loaded with weights_only=True."""
-        return torch_load(self.path / f"{name}.pt")
+        path = self.path / f"{name}.pt"
+        if self.recompute and not path.exists():
+            return self.recompute().load(name)
+        return torch_load(path)
 
 
 class Run:
@@ -165,19 +195,22 @@ class Run:
 
 
 class Store:
-    def __init__(self, root: Path | str | None = None):
+    def __init__(self, root: Path | str | None = None, published: list[Path] | None = None):
+        """published: the read-only layers behind root (default: published_layers())."""
         self.root = Path(root).resolve() if root else results_dir()
+        self.layers = published_layers() if published is None else [Path(p).resolve() for p in published]
 
     def path(self, kind: str, cfg) -> Path:
         return self.root / kind / config_hash(kind, cfg)
 
     def intact(self, kind: str, digest: str) -> bool:
-        """Whether the entry results/<kind>/<digest> is finished and passes its checksums."""
-        return self._read(kind, self.root / kind / digest) is not None
+        """Whether the entry <kind>/<digest> is finished and passes its checksums (here or published)."""
+        return (self._read(kind, self.root / kind / digest) is not None
+                or any(self._read_published(kind, layer / kind / digest) for layer in self.layers))
 
     def get(self, kind: str, cfg) -> Result | None:
-        """The finished entry for cfg if it exists and is intact, else None."""
-        return self._read(kind, self.path(kind, cfg))
+        """The finished entry for cfg if it exists and is intact (here, else published), else None."""
+        return self._read(kind, self.path(kind, cfg)) or self._published(kind, cfg, None)
 
     def get_or_run(self, kind: str, cfg, fn) -> Result:
         """Return the stored result for cfg, computing `fn(cfg, run) -> metrics dict` if needed."""
@@ -194,10 +227,39 @@ class Store:
                 f.write(f"{result.kind}/{result.hash} {'computed' if computed else 'cached'}\n")
 
     def _get_or_run(self, kind: str, cfg, fn) -> tuple[Result, bool]:
-        path = self.path(kind, cfg)
-        found = self._read(kind, path)
+        found = self._read(kind, self.path(kind, cfg)) or self._published(kind, cfg, fn)
         if found:
             return found, False
+        return self._compute(kind, cfg, fn)
+
+    def _published(self, kind: str, cfg, fn) -> Result | None:
+        """The first published layer's intact entry for cfg; loading an artifact it omits computes the
+        entry here with fn (default: the kind's engine)."""
+        def recompute() -> Result:
+            from .executor import engine  # lazily: the executor imports this module
+            with using_threads(threads_of(found.meta)):  # as published: same reduction order, same weights
+                result, computed = self._compute(kind, cfg, fn or engine(kind))
+            self.log_use(result, computed)
+            return result
+        digest = config_hash(kind, cfg)
+        for layer in self.layers:
+            found = self._read_published(kind, layer / kind / digest)
+            if found:
+                return replace(found, recompute=recompute)
+        return None
+
+    def _read_published(self, kind, path: Path) -> Result | None:
+        if not (path / PUBLISHED).exists():
+            return None
+        result, problem = self._verify(kind, path, PUBLISHED)
+        if problem:
+            warnings.warn(f"damaged published entry {path}: {problem}; ignoring it (`git checkout -- {path}` "
+                          f"restores it)", DamagedEntryWarning)
+        return result
+
+    def _compute(self, kind: str, cfg, fn) -> tuple[Result, bool]:
+        """The entry for cfg in this store (root), computed under its lock unless another process has."""
+        path = self.path(kind, cfg)
         with self._lock(path):
             found = self._read(kind, path, locked=True)  # another process may have finished it
             if found:
@@ -242,11 +304,12 @@ class Store:
         return None
 
     @staticmethod
-    def _verify(kind, path: Path) -> tuple[Result | None, str | None]:
+    def _verify(kind, path: Path, marker: str = MARKER) -> tuple[Result | None, str | None]:
         """A marked entry as a Result if every listed file is present and matches its checksum, else
         (None, what is wrong)."""
         try:
-            listing = json.loads((path / MARKER).read_text())
+            listing = json.loads((path / marker).read_text())
+            listing = listing["files"] if marker == PUBLISHED else listing
             for name, digest in listing.items():
                 if not (path / name).is_file():
                     return None, f"{name} is missing"
@@ -254,8 +317,8 @@ class Store:
                     return None, f"{name} does not match its checksum"
             load = lambda n: json.loads((path / n).read_text())  # noqa: E731
             return Result(kind, path.name, path, load("config.json"), load("metrics.json"), load("meta.json")), None
-        except (OSError, ValueError) as e:
-            return None, f"unreadable ({e})"
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+            return None, f"unreadable ({type(e).__name__}: {e})"
 
     @staticmethod
     def _discard(path: Path) -> None:
@@ -284,10 +347,30 @@ class Store:
         return {"kind": kind, "hash": config_hash(kind, cfg), "wall_time_s": round(wall_time, 3),
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git": git_revision(),
                 "torch": torch.__version__, "numpy": numpy.__version__, "python": platform.python_version(),
-                "device": _device_name(), "host": platform.node(), "config_json": canonical_json(to_dict(cfg))}
+                "device": device_name(), "threads": torch.get_num_threads(),
+                "cpu_capability": torch.backends.cpu.get_cpu_capability(), "host": platform.node(),
+                "config_json": canonical_json(to_dict(cfg))}
 
 
-def _device_name() -> str:
+def threads_of(meta: dict) -> int | None:
+    """The PyTorch thread count an entry was computed with (older entries: from the device string)."""
+    found = re.search(r"(\d+) threads", meta.get("device", ""))
+    return meta.get("threads") or (int(found.group(1)) if found else None)
+
+
+@contextmanager
+def using_threads(n: int | None):
+    """PyTorch's intra-op thread count set to n (None: unchanged) for the block."""
+    saved = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+def device_name() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"

@@ -223,3 +223,72 @@ def test_two_processes_compute_an_entry_once(tmp_path, monkeypatch):
     pids = [q.get(timeout=5) for _ in procs]
     assert (tmp_path / "count").read_text() == "x"
     assert pids[0] == pids[1]
+
+
+def published_copy(result, layer):
+    """result's entry as published (rtdlib.publish): config, metrics and meta only."""
+    from rtdlib.publish import write_entry
+    target = layer / result.kind / result.hash
+    write_entry(result, target)
+    return target
+
+
+def test_published_entry_is_read_behind_results_and_an_omitted_artifact_recomputes_it(tmp_path):
+    from rtdlib.store import PUBLISHED
+    cfg = DataCfg("digits", train_size=9)
+    full = Store(tmp_path / "full", published=[]).get_or_run("demo", cfg, compute)
+    layer = tmp_path / "published" / "smoke"
+    target = published_copy(full, layer)
+    assert {p.name for p in target.iterdir()} == {"config.json", "metrics.json", "meta.json", PUBLISHED}
+    assert json.loads((target / PUBLISHED).read_text())["omitted"] == {"weights.pt": json.loads(
+        (full.path / MARKER).read_text())["weights.pt"]}
+    store, calls = Store(tmp_path / "results", published=[layer]), []
+    fn = lambda c, r: calls.append(1) or compute(c, r)  # noqa: E731
+    r = store.get_or_run("demo", cfg, fn)
+    assert calls == [] and r.path == target and r.metrics == full.metrics and store.intact("demo", r.hash)
+    assert not (tmp_path / "results" / "demo").exists()  # nothing computed, nothing written
+    assert torch.equal(r.load("weights")["w"], torch.arange(4.0))  # not kept: computed into results/
+    assert calls == [1] and (store.path("demo", cfg) / MARKER).exists()
+    assert store.get_or_run("demo", cfg, fn).path == store.path("demo", cfg)  # results/ wins from now on
+    assert calls == [1] and (target / PUBLISHED).exists()  # the published entry is left as it was
+
+
+def test_damaged_published_entry_is_ignored_with_a_warning_and_never_removed(tmp_path):
+    cfg = DataCfg("digits", train_size=10)
+    full = Store(tmp_path / "full", published=[]).get_or_run("demo", cfg, compute)
+    layer = tmp_path / "published" / "quick"
+    target = published_copy(full, layer)
+    (target / "metrics.json").write_text('{"value": 21}\n')  # hand-edited without its checksum
+    store = Store(tmp_path / "results", published=[layer])
+    with pytest.warns(DamagedEntryWarning, match="damaged published entry .*metrics.json does not match"):
+        assert store.get_or_run("demo", cfg, compute).metrics == {"value": 20}  # recomputed into results/
+    assert (target / "metrics.json").read_text() == '{"value": 21}\n'
+
+
+def test_published_layers_come_from_rtd_published(tmp_path, monkeypatch):
+    from rtdlib.store import published_layers
+    (tmp_path / "quick").mkdir()
+    (tmp_path / ".smoke.tmp").mkdir()
+    monkeypatch.setenv("RTD_PUBLISHED", str(tmp_path))
+    assert published_layers() == [tmp_path / "quick"] and Store(tmp_path / "r").layers == [tmp_path / "quick"]
+    monkeypatch.setenv("RTD_PUBLISHED", "")  # `make reproduce`: no published layer
+    assert published_layers() == [] and Store(tmp_path / "r").layers == []
+
+
+def test_meta_records_threads_and_cpu_capability(store):
+    r = store.get_or_run("demo", DataCfg("digits", train_size=11), compute)
+    assert r.meta["threads"] == torch.get_num_threads() and r.meta["cpu_capability"]
+
+
+def test_an_omitted_artifact_is_recomputed_with_the_published_thread_count(tmp_path):
+    from rtdlib.store import using_threads
+    cfg, seen = DataCfg("digits", train_size=13), []
+    fn = lambda c, r: seen.append(torch.get_num_threads()) or compute(c, r)  # noqa: E731
+    with using_threads(1):
+        full = Store(tmp_path / "full", published=[]).get_or_run("demo", cfg, fn)
+    layer = tmp_path / "published" / "smoke"
+    published_copy(full, layer)
+    with using_threads(2):
+        Store(tmp_path / "results", published=[layer]).get_or_run("demo", cfg, fn).load("weights")
+        assert torch.get_num_threads() == 2
+    assert seen == [1, 1] and full.meta["threads"] == 1
