@@ -128,7 +128,6 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **o
     executed = BUILD / folder / f"{name}.ipynb"
     failed = executed.with_suffix(".failed.ipynb")  # a failed run's notebook: where it stopped, and why
     running = executed.with_name(f".{name}.running-{os.getpid()}.ipynb")
-    out_dir.mkdir(parents=True, exist_ok=True)
     executed.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_runs(executed.parent, name)
     with staging_folder(name) as staging:
@@ -163,6 +162,7 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **o
         settle(running, executed)
         for stale in (failed, log_of(failed)):  # an earlier failure's log no longer describes these figures
             stale.unlink(missing_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
         moved = []
         for p in produced:
             os.replace(p, out_dir / p.name)
