@@ -9,6 +9,7 @@ import jupytext
 import pytest
 
 from rtdlib import notebooks
+from rtdlib.store import results_dir
 
 NAMES = notebooks.available()
 
@@ -73,7 +74,7 @@ def test_overrides_reach_the_notebook_damage_is_reported_and_a_failing_notebook_
     assert record["overrides"] == {"seeds": [5], "epochs": 1}
     assert "`-p epochs=1` `-p seeds=[5]`" in (folder / "MANIFEST.md").read_text()
     assert len(record["results"]) == 2  # two architectures x the one overridden seed
-    entry = notebooks.results_dir() / record["results"][0]
+    entry = results_dir() / record["results"][0]
     (entry / "metrics.json").write_text("{garbage")
     r = cli("run", "01_student_vs_teacher", "--profile", "smoke", "-p", "seeds=[5]", "-p", "epochs=1")
     assert r.returncode == 0 and f"damaged store entry {entry}: metrics.json" in r.stderr, r.stderr  # told
