@@ -13,6 +13,12 @@ export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export RTD_DATA ?= $(CURDIR)/data
 export RTD_RESULTS ?= $(CURDIR)/results
 
+# make variables are case-sensitive: `make figures profile=paper` would silently run PROFILE's default
+SPELLINGS := profile:PROFILE dry_run:DRY_RUN only:ONLY executor:EXECUTOR force:FORCE
+MISCASED := $(subst :, ,$(firstword $(foreach s,$(SPELLINGS),$(if $(filter command line,$(origin $(firstword $(subst :, ,$(s))))),$(s)))))
+ifneq ($(MISCASED),)
+$(error unknown variable '$(word 1,$(MISCASED))'; did you mean $(word 2,$(MISCASED))=$($(word 1,$(MISCASED)))? (make variables are upper case))
+endif
 ifeq ($(filter $(PROFILE),smoke quick paper),)
 $(error unknown PROFILE '$(PROFILE)'; allowed: smoke quick paper)
 endif

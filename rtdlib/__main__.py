@@ -1,4 +1,8 @@
-"""Command line: `python -m rtdlib {figures,run,report,data,list,publish,verify}`; errors are one line and exit 2."""
+"""Command line: `python -m rtdlib {figures,run,params,report,data,list,publish,verify}`; errors are one line and exit 2.
+
+The command line and every notebook parameter are checked before torch, jupytext or papermill are
+imported, so a mistyped command answers at once; modules are imported by the command that needs them.
+"""
 from __future__ import annotations
 
 import argparse
@@ -6,24 +10,57 @@ import ast
 import sys
 import time
 
+from .profiles import PROFILE_NAMES
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line errors (argparse prints the usage block first)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
 
 def parse_value(text: str):
+    """A Python literal (tuples become lists, as the notebooks' parameters hold lists), else a bare word."""
     try:
-        return ast.literal_eval(text)
+        value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         return text  # a bare word is a string
+    return as_lists(value)
+
+
+def as_lists(value):
+    if isinstance(value, (list, tuple)):
+        return [as_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_lists(v) for k, v in value.items()}
+    return value
+
+
+def parse_params(items: list[str]) -> dict:
+    """`-p NAME=VALUE` options as {NAME: value}."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"parameter {item!r} is not of the form name=value")
+        if key == "profile":
+            raise ValueError(f"-p {item}: choose the profile with --profile {value}")
+        if key in overrides:
+            raise ValueError(f"parameter {key} is given twice (-p {key}=...)")
+        overrides[key] = parse_value(value)
+    return overrides
 
 
 def cmd_figures(args) -> None:
     from . import notebooks
-    from .profiles import PROFILE_NAMES
-    from .plan import print_plan
     from .config import check_choice
     check_choice("profile", args.profile, PROFILE_NAMES)
     names = args.only or notebooks.available()
-    for n in names:
-        notebooks.source(n)  # validates the name before anything runs
+    for n in names:  # names (and without --dry-run, the data of every notebook) before anything runs
+        notebooks.source(n) if args.dry_run else notebooks.check(n, args.profile, {})
     if args.dry_run:
+        from .plan import print_plan
         print_plan(names, args.profile)
         return
     for i, n in enumerate(names, 1):
@@ -33,7 +70,7 @@ def cmd_figures(args) -> None:
             print(f"[{args.profile}] {n}: up to date (figures of {done['finished']}; --force re-executes)", flush=True)
             continue
         print(f"[{args.profile}] {n} ({i} of {len(names)}) ...", flush=True)
-        figs = notebooks.run(n, args.profile)
+        figs = notebooks.execute(n, args.profile)
         print(f"[{args.profile}] {n}: {len(figs)} files in {time.time() - t:.0f} s", flush=True)
     print(f"manifest: {notebooks.write_manifest(args.profile)}")
     cmd_report(args)
@@ -48,15 +85,37 @@ def cmd_report(args) -> None:
 
 
 def cmd_run(args) -> None:
+    overrides = parse_params(args.param)
     from . import notebooks
-    overrides = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"parameter {item!r} is not of the form name=value")
-        overrides[key] = parse_value(value)
-    for f in notebooks.run(args.notebook, args.profile, log_output=args.verbose, **overrides):
+    notebooks.check(args.notebook, args.profile, overrides)
+    overrides = {k: v for k, v in overrides.items() if v is not None}  # None: the profile's value
+    folder = notebooks.output_folder(args.profile, overrides)
+    if overrides:
+        print(f"overrides: figures go to {notebooks.FIGURES / folder}/ (figures/{args.profile}/ is left as it is)",
+              flush=True)
+    for f in notebooks.execute(args.notebook, args.profile, log_output=args.verbose, **overrides):
         print(f)
+    print(f"manifest: {notebooks.FIGURES / folder / 'MANIFEST.md'}; executed notebook: "
+          f"{notebooks.BUILD / folder / (args.notebook + '.ipynb')}")
+
+
+def cmd_params(args) -> None:
+    from . import notebooks
+    from .config import check_choice
+    from .profiles import PROFILES, describe
+    shown = [args.profile] if args.profile else list(PROFILE_NAMES)
+    for p in shown:
+        check_choice("profile", p, PROFILE_NAMES)
+    names = [k for k in notebooks.parameters(args.notebook) if k != "profile"]
+    print(f"{args.notebook}: `python -m rtdlib run {args.notebook} --profile {'|'.join(PROFILE_NAMES)} "
+          f"-p NAME=VALUE` (a Python literal; None keeps the profile's value)")
+    if args.notebook not in PROFILES["quick"] or not names:
+        print("  no parameters besides the profile")
+        return
+    for key in names:
+        print(f"  {key}: {describe(args.notebook, key)}")
+        for p in shown:
+            print(f"    {p}: {PROFILES[p][args.notebook][key]!r}")
 
 
 def cmd_data(args) -> None:
@@ -82,29 +141,37 @@ def cmd_verify(args) -> int:
     return 1 if differ else 0
 
 
-def main(argv=None) -> int:
-    from .config import ConfigError
-    from .data import DatasetMissing
-    from .notebooks import NotebookError
-    from .profiles import PROFILE_NAMES
-    from .store import StoreError
-    p = argparse.ArgumentParser(prog="python -m rtdlib", description=__doc__)
-    sub = p.add_subparsers(dest="cmd", required=True)
+def user_errors() -> tuple[type, ...]:
+    """The exceptions whose message is for the user (one line, exit 2). A module the command never
+    imported cannot have raised its own, so only the imported ones are looked up (no torch import)."""
+    mods = {"rtdlib.config": "ConfigError", "rtdlib.data": "DatasetMissing",
+            "rtdlib.notebooks": "NotebookError", "rtdlib.store": "StoreError"}
+    return tuple(getattr(sys.modules[m], e) for m, e in mods.items() if m in sys.modules) + (ValueError, OSError)
+
+
+def parser() -> Parser:
+    p = Parser(prog="python -m rtdlib", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
     f = sub.add_parser("figures", help="run every figure notebook (or --only some)")
-    f.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)}")
-    f.add_argument("--only", nargs="*", help="notebook names")
+    f.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)} (default quick)")
+    f.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="notebook names")
     f.add_argument("--dry-run", action="store_true", help="print the plan without data or training")
     f.add_argument("--force", action="store_true", help="re-execute notebooks whose figures are up to date")
     f.set_defaults(fn=cmd_figures)
-    r = sub.add_parser("run", help="run one notebook")
+    r = sub.add_parser("run", help="run one notebook (with overrides: into figures/<profile>+<overrides>/)")
     r.add_argument("notebook")
-    r.add_argument("--profile", default="smoke", help=f"one of {', '.join(PROFILE_NAMES)}")
-    r.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    r.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)} (default quick)")
+    r.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a setting of the profile (see `params NOTEBOOK`)")
     r.add_argument("-v", "--verbose", action="store_true", help="stream the notebook's output")
     r.set_defaults(fn=cmd_run)
     rp = sub.add_parser("report", help="rebuild report/<profile>/ from the executed notebooks in build/ (runs nothing)")
     rp.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)}")
     rp.set_defaults(fn=cmd_report)
+    m = sub.add_parser("params", help="a notebook's parameters: type, value per profile, allowed range")
+    m.add_argument("notebook")
+    m.add_argument("--profile", help="show this profile's values only")
+    m.set_defaults(fn=cmd_params)
     d = sub.add_parser("data", help="datasets")
     d.add_argument("action", choices=["fetch"])
     d.add_argument("name")
@@ -113,7 +180,7 @@ def main(argv=None) -> int:
     pub = sub.add_parser("publish", help="copy the results a profile's figures use, without checkpoints, "
                                          "from results/ into published/<profile>/")
     pub.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)}")
-    pub.add_argument("--only", nargs="*", help="these notebooks' results (the others' published ones stay)")
+    pub.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="these notebooks' results (the others' published ones stay)")
     pub.set_defaults(fn=cmd_publish)
     v = sub.add_parser("verify", help="recompute published entries in a temporary store; their metrics must "
                                       "equal the published ones")
@@ -122,15 +189,21 @@ def main(argv=None) -> int:
     v.add_argument("--seed", type=int, help="the choice's seed (default: a random one, printed)")
     v.add_argument("--cheapest", action="store_true", help="only the entry that took least time to compute")
     v.set_defaults(fn=cmd_verify)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
     try:
         code = args.fn(args)
-    except (ConfigError, DatasetMissing, NotebookError, StoreError, ValueError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        if not isinstance(e, user_errors()):
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return code or 0
 
 

@@ -71,7 +71,7 @@ class Dataset:
 
 
 def data_dir() -> Path:
-    from .store import project_root
+    from .paths import project_root
     return Path(os.environ.get("RTD_DATA", project_root() / "data")).resolve()
 
 

@@ -99,7 +99,7 @@ def cluster_settings() -> dict:
 
     A relative path is taken from the project root, not from the kernel's working directory, which
     is notebooks/."""
-    from .store import project_root
+    from .paths import project_root
     root = project_root()
     path = (root / os.environ.get("RTD_CLUSTER_CONFIG", "cluster.json")).resolve()
     if not path.is_file():

@@ -1,14 +1,22 @@
 """Running the figure notebooks: jupytext source -> papermill under the project's kernel.
 
-Figures are first written to a staging folder and moved into figures/<profile>/ only when the
-notebook finished, so a failed notebook leaves no half-written figure behind. Each run leaves a
-record (figures, result hashes, wall time) from which figures/<profile>/MANIFEST.md is rendered.
+Figures are first written to a staging folder and moved into figures/<folder>/ only when the
+notebook finished, so a failed notebook leaves no half-written figure behind. <folder> is the
+profile's name, or for a run with overrides the profile and its overrides (`output_folder`), so an
+override run never replaces the profile's own figures. Each run leaves a record (figures, overrides,
+result hashes, wall time) from which figures/<folder>/MANIFEST.md is rendered. The executed notebook
+goes to build/<folder>/NAME.ipynb, or NAME.failed.ipynb when the run failed.
+
+Importing this module loads neither torch nor papermill: the command line checks its input first.
 """
 from __future__ import annotations
 
 import ast
+import fcntl
+import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -16,19 +24,19 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import ConfigError, check_choice
+from .config import ConfigError, canonical_json, check_choice
+from .paths import project_root
 from .profiles import PROFILE_NAMES, PROFILES, settings
 from .progress import elapsed, lines_enabled
-from .store import atomic_write, json_bytes, project_root, results_dir
-from .sweeps import SWEEPS
 
 KERNEL = "rtdlib"
 INDEX = "index"  # notebooks/index.py: the landing page in JupyterLab, not a figure notebook
 INLINE = "module://matplotlib_inline.backend_inline"  # figures shown in the executed notebook (and its report)
 ROOT = project_root()
 NOTEBOOKS = ROOT / "notebooks"
-BUILD = ROOT / "build"
-FIGURES = Path(os.environ.get("RTD_FIGURES", ROOT / "figures"))  # figures/<profile>/ live here
+BUILD = Path(os.environ.get("RTD_BUILD", ROOT / "build"))  # executed notebooks: build/<folder>/
+FIGURES = Path(os.environ.get("RTD_FIGURES", ROOT / "figures"))  # figures/<folder>/ live here
+LOCK = ".lock"  # in a staging folder: held (flock) by the run that owns it
 
 
 class NotebookError(RuntimeError):
@@ -46,84 +54,160 @@ def source(name: str) -> Path:
 
 
 def parameters(name: str) -> dict:
-    """Names and defaults of the notebook's `parameters` cell (literals only, read without running)."""
-    import jupytext
-    nb = jupytext.read(source(name))
-    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    if len(cells) != 1:
-        raise NotebookError(f"notebook {name} has {len(cells)} cells tagged 'parameters'; expected 1")
+    """Names and defaults of the notebook's `parameters` cell (literals only, read without running).
+
+    The cell is read from the jupytext percent source directly (tests check jupytext reads the same
+    cell), so checking a command line needs neither jupytext nor a kernel."""
+    lines = source(name).read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("# %%")]
+    tagged = [i for i in starts if re.search(r'tags=\[[^]]*"parameters"', lines[i])]
+    if len(tagged) != 1:
+        raise NotebookError(f"notebook {name} has {len(tagged)} cells tagged 'parameters'; expected 1")
+    end = next((i for i in starts if i > tagged[0]), len(lines))
     out = {}
-    for node in ast.parse(cells[0].source).body:
+    for node in ast.parse("\n".join(lines[tagged[0] + 1:end])).body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             raise NotebookError(f"parameters cell of {name} may hold only `name = literal` lines")
         out[node.targets[0].id] = ast.literal_eval(node.value)
     return out
 
 
-def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=False, **overrides) -> list[Path]:
-    """Execute a notebook; returns the figure files it produced (moved into figures/<profile>/)."""
-    import jupytext
-    import papermill as pm
+def check(name: str, profile: str, overrides: dict) -> dict | None:
+    """Everything about a run's input that can fail, checked before a kernel, worker or file exists:
+    the profile, the override names (the notebook's parameters), their forms and ranges
+    (`profiles.settings`, no torch needed), then the run configs they make and the datasets those
+    read. Returns the settings (None for a notebook without profile settings)."""
     check_choice("profile", profile, PROFILE_NAMES)
     allowed = parameters(name)
     unknown = sorted(set(overrides) - set(allowed))
     if unknown:
         raise ConfigError(f"unknown parameter(s) {unknown} of notebook {name}; allowed: {', '.join(sorted(allowed))}")
-    if name in PROFILES[profile]:  # check names, types, values and data before a kernel starts
-        P = settings(name, profile, **overrides)
-        from . import data
-        for dataset in sorted({d.name for _, make in SWEEPS.get(name, ()) for d in data_cfgs(make(P))}):
-            data.require(dataset)
-    out_dir = FIGURES / profile
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging()
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-{name}-", dir=FIGURES))
-    used_log = staging / "used-results.txt"
-    env = {"RTD_FIGURES_DIR": str(staging), "RTD_USED_LOG": str(used_log), "RTD_ROOT": str(ROOT),
-           "RTD_RESULTS": str(results_dir()), "RTD_DATA": os.environ.get("RTD_DATA", str(ROOT / "data")),
-           "MPLBACKEND": INLINE, "RTD_PROGRESS_LOG": str(staging / "progress.log") if lines_enabled() else ""}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)  # the kernel inherits this process's environment
-    executed = BUILD / profile / f"{name}.ipynb"
+    if name not in PROFILES[profile]:
+        return None
+    P = settings(name, profile, **overrides)
+    from . import data
+    from .sweeps import SWEEPS
+    for dataset in sorted({d.name for _, make in SWEEPS.get(name, ()) for d in data_cfgs(make(P))}):
+        data.require(dataset)
+    return P
+
+
+def output_folder(profile: str, overrides: dict) -> str:
+    """The folder of figures/ and build/ a run writes: the profile's name, or for a run with overrides
+    the profile and each override, e.g. `quick+epochs=10+seeds=0-1-2-3-4` (a name longer than 80
+    characters keeps its first 60 and a hash of the overrides)."""
+    given = {k: v for k, v in sorted(overrides.items()) if v is not None}
+    if not given:
+        return profile
+    name = "+".join([profile, *(f"{k}={slug(v)}" for k, v in given.items())])
+    if len(name) > 80:
+        name = f"{name[:60]}-{hashlib.sha256(canonical_json(given).encode()).hexdigest()[:12]}"
+    return name
+
+
+def slug(value, sep="-") -> str:
+    """A value as part of a file name: list items joined by '-' (nested ones by ','), other characters
+    than letters, digits and . _ - as '_'."""
+    if isinstance(value, dict):
+        value = [[k, v] for k, v in sorted(value.items())]
+    if isinstance(value, (list, tuple)):
+        return sep.join(slug(v, ",") for v in value)
+    return re.sub(r"[^A-Za-z0-9._-]", "_", str(value))
+
+
+def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=False, **overrides) -> list[Path]:
+    """Check the input, then execute a notebook; returns the figure files it produced (moved into
+    figures/<output_folder>/)."""
+    check(name, profile, overrides)
+    return execute(name, profile, kernel, log_output, **overrides)
+
+
+def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **overrides) -> list[Path]:
+    """`run` for input that `check` accepted."""
+    import jupytext
+    import papermill as pm
+
+    from .store import atomic_write, json_bytes, results_dir
+    folder = output_folder(profile, overrides)
+    out_dir = FIGURES / folder
+    executed = BUILD / folder / f"{name}.ipynb"
+    failed = executed.with_suffix(".failed.ipynb")  # a failed run's notebook: where it stopped, and why
+    running = executed.with_name(f".{name}.running-{os.getpid()}.ipynb")
     executed.parent.mkdir(parents=True, exist_ok=True)
-    started = time.time()
-    try:
-        with progress_to_terminal(staging / "progress.log", f"[{profile}] {name}"), \
-                kernel_stderr_to(executed.with_suffix(".stderr.log"), enabled=not log_output):
-            pm.execute_notebook(jupytext.read(source(name)), str(executed),
-                                parameters={"profile": profile, **overrides}, kernel_name=kernel, language="python",
-                                progress_bar=False, log_output=log_output, cwd=str(NOTEBOOKS),
-                                extra_arguments=["--IPKernelApp.log_level=ERROR"])
-        produced = sorted(p for p in staging.iterdir()
-                          if p.suffix in (".png", ".pdf", ".csv") or p.name == f"claims_{name}.json")
-        if not produced:
-            raise NotebookError(f"notebook {name} finished but saved no figure")
+    remove_dead_runs(executed.parent, name)
+    with staging_folder(name) as staging:
+        used_log = staging / "used-results.txt"
+        env = {"RTD_FIGURES_DIR": str(staging), "RTD_USED_LOG": str(used_log), "RTD_ROOT": str(ROOT),
+               "RTD_RESULTS": str(results_dir()), "RTD_DATA": os.environ.get("RTD_DATA", str(ROOT / "data")),
+               "MPLBACKEND": INLINE, "RTD_PROGRESS_LOG": str(staging / "progress.log") if lines_enabled() else ""}
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)  # the kernel inherits this process's environment
+        started = time.time()
+        try:
+            with progress_to_terminal(staging / "progress.log", f"[{folder}] {name}"), \
+                    kernel_stderr_to(log_of(running), enabled=not log_output):
+                pm.execute_notebook(jupytext.read(source(name)), str(running),
+                                    parameters={"profile": profile, **overrides}, kernel_name=kernel,
+                                    language="python", progress_bar=False, log_output=log_output,
+                                    cwd=str(NOTEBOOKS), extra_arguments=["--IPKernelApp.log_level=ERROR"])
+            produced = sorted(p for p in staging.iterdir()
+                              if p.suffix in (".png", ".pdf", ".csv") or p.name == f"claims_{name}.json")
+            if not produced:
+                raise NotebookError(f"notebook {name} finished but saved no figure (executed copy: {failed})")
+        except BaseException as e:
+            settle(running, failed)
+            if isinstance(e, pm.PapermillExecutionError):
+                raise NotebookError(f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
+                                    f"(executed copy: {failed})") from None
+            raise
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        settle(running, executed)
+        for stale in (failed, log_of(failed)):  # an earlier failure's log no longer describes these figures
+            stale.unlink(missing_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
         moved = []
         for p in produced:
             os.replace(p, out_dir / p.name)
             moved.append(out_dir / p.name)
         used = [line.split() for line in used_log.read_text().splitlines()] if used_log.exists() else []
-        record = {"notebook": name, "profile": profile, "overrides": overrides, "inputs": inputs_digest(name),
-                  "figures": [p.name for p in moved],
-                  "results": sorted({h for h, _ in used}), "computed": sorted({h for h, s in used if s == "computed"}),
-                  "wall_time_s": round(time.time() - started, 1),
-                  "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-        (out_dir / ".runs").mkdir(exist_ok=True)
-        atomic_write(out_dir / ".runs" / f"{name}.json", json_bytes(record))
-        write_manifest(profile)
-        for line in store_warnings(executed):
-            print(f"warning: {name}: {line}", file=sys.stderr, flush=True)
-        return moved
-    except pm.PapermillExecutionError as e:
-        raise NotebookError(f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
-                            f"(executed copy: {executed})") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    record = {"notebook": name, "profile": profile, "overrides": overrides, "inputs": inputs_digest(name),
+              "figures": [p.name for p in moved],
+              "results": sorted({h for h, _ in used}), "computed": sorted({h for h, s in used if s == "computed"}),
+              "wall_time_s": round(time.time() - started, 1),
+              "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+    (out_dir / ".runs").mkdir(exist_ok=True)
+    atomic_write(out_dir / ".runs" / f"{name}.json", json_bytes(record))
+    write_manifest(folder)
+    for line in store_warnings(executed):
+        print(f"warning: {name}: {line}", file=sys.stderr, flush=True)
+    return moved
+
+
+def log_of(notebook: Path) -> Path:
+    """The kernel's stderr log beside an executed notebook."""
+    return notebook.with_suffix(".stderr.log")
+
+
+def settle(running: Path, final: Path) -> None:
+    """Give an executed notebook and its stderr log their final names (replacing older ones)."""
+    for src, dst in ((running, final), (log_of(running), log_of(final))):
+        if src.exists():
+            os.replace(src, dst)
+        else:
+            dst.unlink(missing_ok=True)
+
+
+def remove_dead_runs(build: Path, name: str) -> None:
+    """Notebooks being executed by a process that is gone (killed): no one will finish them."""
+    for p in build.glob(f".{name}.running-*"):
+        pid = p.name.split("running-")[1].split(".")[0]
+        if not (pid.isdigit() and pid_alive(int(pid))):
+            p.unlink(missing_ok=True)
 
 
 def data_cfgs(obj):
@@ -245,26 +329,87 @@ def kernel_stderr_to(path: Path, enabled=True):
         os.close(saved)
 
 
+@contextmanager
+def staging_folder(name: str):
+    """A fresh folder for a run's figures, removed at the end. Its lock file is locked before it gets
+    its name, so while the folder's owner lives its lock is held (see remove_stale_staging)."""
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging()
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-{name}-", dir=FIGURES))
+    fd = os.open(staging / f"{LOCK}.new", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released by the OS when this process dies, however it dies
+        os.rename(staging / f"{LOCK}.new", staging / LOCK)
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        os.close(fd)
+
+
 def remove_stale_staging() -> None:
     """Staging folders of runs whose process is gone (killed) hold nothing anyone will use."""
     for d in FIGURES.glob(".staging-*"):
-        pid = d.name.split("-")[1]
-        if not pid.isdigit() or not Path(f"/proc/{pid}").exists():
+        if not staging_owner_alive(d):
             shutil.rmtree(d, ignore_errors=True)
 
 
-def write_manifest(profile: str) -> Path:
-    out_dir = FIGURES / profile
+def staging_owner_alive(folder: Path) -> bool:
+    """Whether the run that made a staging folder still runs: its lock is held (a process id alone
+    may have been reused since). Without a lock file, the owner is between making the folder and
+    locking it, or died there: then its process id decides. Portable: no /proc (macOS has none)."""
+    try:
+        fd = os.open(folder / LOCK, os.O_RDWR)
+    except FileNotFoundError:
+        pid = folder.name.split("-")[1]
+        return pid.isdigit() and pid_alive(int(pid))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists: signal 0 is checked, not sent (PermissionError: it
+    exists but belongs to another user)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_manifest(folder: str) -> Path:
+    """figures/<folder>/MANIFEST.md from the folder's run records; a folder of override runs lists
+    each notebook's overrides."""
+    from .store import atomic_write
+    out_dir = FIGURES / folder
     records = [json.loads(p.read_text()) for p in sorted((out_dir / ".runs").glob("*.json"))]
-    lines = [f"# Figures of the `{profile}` profile", "",
-             "Generated by `make figures PROFILE=" + profile + "`; result hashes name folders of `results/<kind>/`.",
-             "", "| figure | notebook | wall time (s) | results computed / used | finished | result hashes |",
-             "|---|---|---|---|---|---|"]
+    profile = folder.partition("+")[0]
+    if folder == profile:
+        lines = [f"# Figures of the `{profile}` profile", "",
+                 f"Generated by `make figures PROFILE={profile}`; result hashes name folders of `results/<kind>/`."]
+    else:
+        lines = [f"# Figures of the `{profile}` profile with overrides", "",
+                 f"Generated by `python -m rtdlib run NOTEBOOK --profile {profile}` with each row's overrides "
+                 f"(`-p NAME=VALUE`); the profile's own figures are in `figures/{profile}/`. Result hashes name "
+                 f"folders of `results/<kind>/`."]
+    overridden = folder != profile
+    lines += ["", "| figure | notebook |" + (" overrides |" if overridden else "")
+              + " wall time (s) | results computed / used | finished | result hashes |",
+              "|---|---|" + ("---|" if overridden else "") + "---|---|---|---|"]
     for r in records:
+        given = " ".join(f"`-p {k}={json.dumps(v, separators=(',', ':'))}`" for k, v in r["overrides"].items())
         for fig in r["figures"]:
-            lines.append(f"| {fig} | notebooks/{r['notebook']}.py | {r['wall_time_s']} | "
-                         f"{len(r.get('computed', []))} / {len(r['results'])} | {r['finished']} | "
-                         f"{' '.join(h.split('/')[-1][:8] for h in r['results'])} |")
+            lines.append(f"| {fig} | notebooks/{r['notebook']}.py |" + (f" {given} |" if overridden else "")
+                         + f" {r['wall_time_s']} | {len(r.get('computed', []))} / {len(r['results'])} | "
+                         f"{r['finished']} | {' '.join(h.split('/')[-1][:8] for h in r['results'])} |")
     path = out_dir / "MANIFEST.md"
     atomic_write(path, ("\n".join(lines) + "\n").encode())
     from . import summary  # lazily: it imports matplotlib

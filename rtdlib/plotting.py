@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
-from .store import atomic_write, project_root
+from .paths import project_root
+from .store import atomic_write
 
 COLORS = {"teacher": "#4c72b0", "teacher_bnrecal": "#8fa9d6", "student": "#c44e52",
           "student_bnrecal": "#e39a9c", "input": "#555555"}

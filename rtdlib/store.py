@@ -36,6 +36,7 @@ from typing import Callable
 import torch
 
 from .config import canonical_json, config_hash, to_dict
+from .paths import project_root
 
 MARKER = "COMPLETE"
 PUBLISHED = "PUBLISHED"  # a published entry's marker: {"files": {kept: sha256}, "omitted": {artifact: sha256}}
@@ -47,17 +48,6 @@ class StoreError(RuntimeError):
 
 class DamagedEntryWarning(UserWarning):
     pass
-
-
-def project_root() -> Path:
-    """RTD_ROOT, else the source checkout this package sits in, else the current folder.
-
-    results/, data/ and figures/ are found from here, not from the current folder: JupyterLab starts
-    a notebook's kernel in notebooks/, papermill and `make figures` in the repository root."""
-    if os.environ.get("RTD_ROOT"):
-        return Path(os.environ["RTD_ROOT"]).resolve()
-    checkout = Path(__file__).resolve().parent.parent
-    return checkout if (checkout / "pyproject.toml").is_file() else Path.cwd()
 
 
 def results_dir() -> Path:

@@ -3,11 +3,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import jupytext
 import pytest
 
 from rtdlib import notebooks
+from rtdlib.store import results_dir
 
 NAMES = notebooks.available()
 
@@ -30,7 +32,8 @@ def test_parameters_cell_survives_jupytext(name):
     nb = jupytext.read(notebooks.source(name))
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    params = notebooks.parameters(name)
+    params = notebooks.parameters(name)  # read without jupytext: the same cell
+    assert list(params) == [line.split("=")[0].strip() for line in tagged[0].source.splitlines() if "=" in line]
     assert params["profile"] == "quick"
     from rtdlib.profiles import PROFILES
     if name in PROFILES["quick"]:  # every other parameter overrides a profile setting of the same name
@@ -62,23 +65,88 @@ def test_figures_command_skips_an_up_to_date_notebook():
 
 @pytest.mark.notebook
 def test_overrides_reach_the_notebook_damage_is_reported_and_a_failing_notebook_leaves_no_figure():
-    record_path = notebooks.FIGURES / "smoke" / ".runs" / "01_student_vs_teacher.json"
-    r = cli("run", "01_student_vs_teacher", "-p", "seeds=[5]", "-p", "epochs=1")
+    folder = notebooks.FIGURES / "smoke+epochs=1+seeds=5"  # an override run has its own folder
+    record_path = folder / ".runs" / "01_student_vs_teacher.json"
+    r = cli("run", "01_student_vs_teacher", "--profile", "smoke", "-p", "seeds=[5]", "-p", "epochs=1")
     assert r.returncode == 0, r.stderr
+    assert f"figures go to {folder}/" in r.stdout
     record = json.loads(record_path.read_text())
     assert record["overrides"] == {"seeds": [5], "epochs": 1}
+    assert "`-p epochs=1` `-p seeds=[5]`" in (folder / "MANIFEST.md").read_text()
     assert len(record["results"]) == 2  # two architectures x the one overridden seed
-    entry = notebooks.results_dir() / record["results"][0]
+    entry = results_dir() / record["results"][0]
     (entry / "metrics.json").write_text("{garbage")
-    r = cli("run", "01_student_vs_teacher", "-p", "seeds=[5]", "-p", "epochs=1")
+    r = cli("run", "01_student_vs_teacher", "--profile", "smoke", "-p", "seeds=[5]", "-p", "epochs=1")
     assert r.returncode == 0 and f"damaged store entry {entry}: metrics.json" in r.stderr, r.stderr  # told
     assert record["results"][0] in json.loads(record_path.read_text())["computed"]  # and recomputed
-    target = notebooks.FIGURES / "smoke" / "fig01_student_vs_teacher.png"
+    target = folder / "fig01_student_vs_teacher.png"
     stamp = target.stat().st_mtime_ns
-    r = cli("run", "01_student_vs_teacher", "-p", "train_size=-3")
+    r = cli("run", "01_student_vs_teacher", "--profile", "smoke", "-p", "train_size=-3")
     assert r.returncode == 2 and "train_size = -3" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert target.stat().st_mtime_ns == stamp
     assert not list(notebooks.FIGURES.glob(".staging-*"))
+
+
+TINY = """# %% tags=["parameters"]
+profile = "quick"
+rows = None
+
+# %%
+import os
+from pathlib import Path
+rows = 2 if rows is None else rows
+assert rows >= 0, "rows must be >= 0"
+Path(os.environ["RTD_FIGURES_DIR"], "table.csv").write_text("x\\n" + "1\\n" * rows)
+"""
+
+
+@pytest.mark.notebook
+def test_override_runs_keep_the_profiles_figures_and_a_failed_run_leaves_only_a_failure_log(tmp_path, monkeypatch):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "zz_tiny.py").write_text(TINY)  # a notebook without profile settings: no training
+    for attr in ("NOTEBOOKS", "FIGURES", "BUILD"):
+        monkeypatch.setattr(notebooks, attr, tmp_path / attr.lower())
+    notebooks.run("zz_tiny", "smoke")
+    mine = notebooks.run("zz_tiny", "smoke", rows=3)
+    assert mine == [tmp_path / "figures" / "smoke+rows=3" / "table.csv"]
+    assert (tmp_path / "figures" / "smoke" / "table.csv").read_text().count("1") == 2  # the profile's: untouched
+    assert mine[0].read_text().count("1") == 3
+    assert "`-p rows=3`" in (tmp_path / "figures" / "smoke+rows=3" / "MANIFEST.md").read_text()
+    build = tmp_path / "build" / "smoke+rows=3"
+    with pytest.raises(notebooks.NotebookError, match=r"failed in cell .*rows must be >= 0.*zz_tiny.failed.ipynb"):
+        notebooks.run("zz_tiny", "smoke", rows=-1)
+    failed = tmp_path / "build" / "smoke+rows=-1"
+    assert sorted(p.name for p in failed.iterdir()) == ["zz_tiny.failed.ipynb", "zz_tiny.failed.stderr.log"]
+    assert sorted(p.name for p in build.iterdir()) == ["zz_tiny.ipynb", "zz_tiny.stderr.log"]
+    assert not list((tmp_path / "figures").glob(".staging-*")) and not (tmp_path / "figures" / "smoke+rows=-1").exists()
+
+
+def test_stale_staging_folders_are_found_without_proc(tmp_path, monkeypatch):
+    """macOS has no /proc: liveness comes from each run's lock (and, before it is taken, its process id)."""
+    real_exists = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda self, *a, **k: not str(self).startswith("/proc") and real_exists(self, *a, **k))
+    monkeypatch.setattr(os.path, "exists", lambda p: not str(p).startswith("/proc") and os.path.lexists(p))
+    monkeypatch.setattr(notebooks, "FIGURES", tmp_path)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with notebooks.staging_folder("live") as live:  # a running run holds its lock
+        reused = tmp_path / f".staging-{os.getpid()}-reused-x"  # killed; its process id now names a live process
+        reused.mkdir()
+        (reused / notebooks.LOCK).touch()
+        early = tmp_path / f".staging-{gone.pid}-early-x"  # killed before it took its lock
+        early.mkdir()
+        starting = tmp_path / f".staging-{os.getpid()}-starting-x"  # alive, about to take its lock
+        starting.mkdir()
+        notebooks.remove_stale_staging()
+        assert live.is_dir() and starting.is_dir() and not reused.exists() and not early.exists()
+    assert not live.exists()
+
+
+def test_a_process_of_another_user_counts_as_alive(monkeypatch):
+    def kill(pid, sig):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "kill", kill)
+    assert notebooks.pid_alive(1)
 
 
 def test_paper_dry_run_needs_no_data(tmp_path):

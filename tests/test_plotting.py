@@ -63,8 +63,8 @@ def test_saved_files_follow_the_umask(tmp_path, monkeypatch):
 
 def test_outputs_are_found_from_the_project_root_not_the_current_folder(tmp_path, monkeypatch):
     """JupyterLab starts a kernel in notebooks/: its figures, results and data are those of `make figures`."""
-    from rtdlib import data, store
-    root = store.project_root()
+    from rtdlib import data, paths, store
+    root = paths.project_root()
     assert (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir()
     for var in ("RTD_ROOT", "RTD_FIGURES_DIR", "RTD_FIGURES", "RTD_RESULTS", "RTD_DATA"):
         monkeypatch.delenv(var, raising=False)
