@@ -36,8 +36,10 @@ def paired_test(a, b, alternative="two-sided") -> dict:
     out = {"n": len(d), "alternative": alternative, "mean_diff": float(d.mean()),
            "sd_diff": float(d.std(ddof=1)) if len(d) > 1 else float("nan")}
     out["d_z"] = out["mean_diff"] / out["sd_diff"] if out["sd_diff"] and out["sd_diff"] > 0 else float("nan")
-    out["p_t"] = float(stats.ttest_rel(a, b, alternative=alternative).pvalue) \
-        if len(d) > 1 and d.std() > 0 else float("nan")
+    # equal differences up to rounding (e.g. a - b of fractions over the same test set) leave no variance to
+    # test against: t would be a huge multiple of rounding noise, not evidence
+    spread = d.std() > 1e-9 * max(1.0, float(np.abs(d).max()))
+    out["p_t"] = float(stats.ttest_rel(a, b, alternative=alternative).pvalue) if len(d) > 1 and spread else float("nan")
     nonzero = d[d != 0]
     out["p_wilcoxon"] = float(stats.wilcoxon(a, b, alternative=alternative).pvalue) if len(nonzero) > 0 else float("nan")
     return out
