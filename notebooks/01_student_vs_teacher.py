@@ -18,8 +18,8 @@
 # frozen teacher with no data augmentation and no labels. We probe encoder features of the input
 # (flattened pixels), the teacher and the student with a linear probe and k-NN (k = 20), on the
 # full training labels and on 10 labels per class. The paper's architectures are ResNet18 (with
-# BN) and VGG11 without BN on CIFAR-10; the `quick` profile uses a small ResNet-style net with BN
-# and a small VGG-style net without BN on Fashion-MNIST.
+# BN) and VGG11 without BN on CIFAR-10; the smaller profiles use a small ResNet-style net with BN
+# and a small VGG-style net without BN (the line under the parameters gives this run's sizes).
 #
 # **Is it only BN?** A teacher with BN runs in eval mode with its running statistics at their
 # initial values (mean 0, variance 1). We therefore also probe the teacher and the student after
@@ -46,6 +46,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from rtdlib import plotting, stats, sweeps, tidy
+from rtdlib import summary as summary_mod
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
@@ -64,80 +65,149 @@ probes = tidy.frame(results, "probes")
 probes["model"] = [label(a, n) for a, n in zip(probes["arch"], probes["norm"])]
 models = list(dict.fromkeys(probes["model"]))
 first_seed = {label(r.config["model"]["arch"], r.config["model"]["norm"]): r for r in reversed(results)}
+steps = sorted({tidy.steps(r) for r in results})
+last_step = {m: probes[probes.model == m].step.max() for m in models}
+setting = plotting.setting(P["dataset"], steps, P["seeds"], P["image_size"])
+PROBES = [p for p in ("linear", "knn", "linear_low", "knn_low") if p in set(probes.probe)]
+PROBE_LABEL = {"linear": "linear", "knn": "k-NN", "linear_low": "linear, 10 labels/class",
+               "knn_low": "k-NN, 10 labels/class"}
+FLAT = 1.0  # points: the curve has flattened once every later probe is within this of the final mean
+F = stats.Family()
+display(Markdown(f"This run: {setting}; {len(results)} runs ({len(models)} models × {len(P['seeds'])} seeds), "
+                 f"{P['train_size'] or 'all'} training images, batch {P['batch_size']}, m = {P['head']['out_dim']}, "
+                 f"probes at steps {sorted(set(probes.step))}."))
 
 # %% [markdown]
-# ## Fig. 1: linear probe accuracy vs epoch (mean ± sd over seeds)
+# ## Fig. 1: linear probe accuracy vs optimizer steps (mean ± sd over seeds), full labels and 10 labels per class
+#
+# The step axis is logarithmic above the first probe step and linear below it (so step 0 is shown).
+# The dotted vertical line marks where the student's curve has flattened: the first probe step from which
+# every later mean stays within `FLAT` points of the final one.
 
 # %%
-fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 3.6), sharey=True, squeeze=False)
-curves = stats.mean_sd(probes[probes.probe == "linear"], ["model", "net", "epoch"])
-for ax, model in zip(axes[0], models):
-    for net, d in curves[curves.model == model].groupby("net", sort=False):
-        ax.plot(d.epoch, d["mean"] * 100, "-o", ms=3, color=plotting.COLORS[net], label=plotting.LABELS[net])
-        ax.fill_between(d.epoch, (d["mean"] - d.sd) * 100, (d["mean"] + d.sd) * 100, color=plotting.COLORS[net], alpha=0.2)
-    ax.set(title=model, xlabel="epoch")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize=7, loc="best")
-axes[0][0].set_ylabel("linear probe accuracy (%)")
-fig.suptitle(f"{P['dataset']}, {len(P['seeds'])} seeds, α = {P['alpha']:g}, m = {P['head']['out_dim']}", fontsize=10)
+def flat_step(model, probe="linear"):
+    """The first probe step after which the student's mean stays within FLAT points of its final mean."""
+    c = stats.mean_sd(probes[(probes.model == model) & (probes.probe == probe) & (probes.net == "student")], ["step"])
+    c = c.sort_values("step")
+    within = (c["mean"] * 100 - c["mean"].iloc[-1] * 100).abs() < FLAT
+    stays = within[::-1].cummin()[::-1]  # True from the first step after which every later one is within
+    return int(c.step[stays].iloc[0]), int(c.step.iloc[-1])
+
+
+curve_probes = [p for p in ("linear", "linear_low") if p in PROBES]
+fig, axes = plt.subplots(len(curve_probes), len(models), figsize=(5 * len(models), 3.4 * len(curve_probes)),
+                         sharex=True, squeeze=False)
+curves = stats.mean_sd(probes, ["model", "probe", "net", "step"])
+for row, probe in enumerate(curve_probes):
+    for ax, model in zip(axes[row], models):
+        for net, d in curves[(curves.model == model) & (curves.probe == probe)].groupby("net", sort=False):
+            plotting.mean_band(ax, d.step, d["mean"] * 100, d.sd * 100, plotting.COLORS[net], plotting.LABELS[net],
+                               ms=3, band_alpha=0.2)
+        at, end = flat_step(model, probe)
+        if at < end:
+            ax.axvline(at, color=plotting.COLORS["student"], ls=":", lw=1, label=f"student flat from step {at:,}")
+        ax.set(title=f"{model}: {PROBE_LABEL[probe]} probe", ylabel="probe accuracy (%)")
+        ax.set_xscale("symlog", linthresh=max(1, min(s for s in curves.step if s > 0)))
+    handles = {l: h for ax in axes[row] for h, l in zip(*ax.get_legend_handles_labels())}  # one legend per row
+    axes[row][-1].legend(handles.values(), handles.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+for ax in axes[-1]:
+    ax.set_xlabel("optimizer steps (symlog scale)")
+fig.suptitle(f"{setting}; α = {P['alpha']:g}, m = {P['head']['out_dim']}", fontsize=10)
+fig.tight_layout()
 plotting.save(fig, "fig01_student_vs_teacher", profile)
 
 # %% [markdown]
-# ## Tables 1 and 3: final probe accuracy (%), mean ± sd over seeds
+# ## Tables 1 and 3: final probe accuracy (%), mean ± sd over seeds (linear: Table 1, k-NN: Table 3)
 
 # %%
-final = probes[probes.epoch == P["epochs"]]
+final = probes[probes.step == probes.model.map(last_step)]
 summary = stats.mean_sd(final, ["model", "probe", "net"])
 summary["acc (%)"] = [stats.fmt(m, s) for m, s in zip(summary["mean"], summary["sd"])]
 table = summary.pivot(index=["model", "probe"], columns="net", values="acc (%)")
 table = table[[n for n in plotting.LABELS if n in table.columns]].rename(columns=plotting.LABELS)
-plotting.save_table(summary, "table01_03_probes", profile)
+plotting.save_table(summary, "table1_3_probes", profile)
 display(table)
 
 # %% [markdown]
-# ## Is it only BN? Student vs the BN-recalibrated teacher, paired over seeds
+# ## The paper's numbers next to ours (CIFAR-10 rows of Tables 1 and 3; Fig. 1's end points are Table 1's)
+#
+# The paper: ResNet18 (BN) and VGG11 (no BN) on CIFAR-10, 150 epochs, m = 2^16; we pair its ResNet18 with
+# our net with BN and its VGG11 with our net without BN. The settings of this run are in the title line.
 
 # %%
-def paired(model, probe, a, b):
-    d = final[(final.model == model) & (final.probe == probe)].pivot(index="seed", columns="net", values="acc")
-    if a not in d or b not in d:
-        return None
-    return {"model": model, "probe": probe, "comparison": f"{a} − {b}", **stats.paired_test(d[a], d[b])}
+PAPER = {("BN", "linear"): {"teacher": 35.50, "student": 46.02, "input": 39.02},
+         ("no BN", "linear"): {"teacher": 36.55, "student": 51.98, "input": 39.02},
+         ("BN", "knn"): {"teacher": 37.65, "student": 44.67, "input": 33.61},
+         ("no BN", "knn"): {"teacher": 44.92, "student": 51.32, "input": 33.61}}
+PAPER_ARCH = {"BN": "ResNet18", "no BN": "VGG11"}
 
-rows = [r for m in models for pr in ("linear", "knn", "linear_low", "knn_low")
-        for a, b in (("student", "teacher"), ("student", "teacher_bnrecal"), ("student_bnrecal", "teacher_bnrecal"))
-        if (r := paired(m, pr, a, b))]
-tests = pd.DataFrame(rows)
-tests["mean_diff"] *= 100
-plotting.save_table(tests, "table_bn_baseline_tests", profile)
+
+def bn_of(model):
+    return "no BN" if model.endswith("(no BN)") else "BN" if model.endswith("(BN)") else None
+
+
+mean_of = summary.set_index(["model", "probe", "net"])
+vs_paper = pd.DataFrame([{"paper model": PAPER_ARCH[bn_of(m)], "our model": m, "probe": p, "net": net,
+                          "paper (%)": v, "ours (%)": mean_of.loc[(m, p, net), "acc (%)"],
+                          "ours − paper": mean_of.loc[(m, p, net), "mean"] * 100 - v}
+                         for m in models if bn_of(m) for p in ("linear", "knn")
+                         for net, v in PAPER.get((bn_of(m), p), {}).items() if (m, p, net) in mean_of.index])
+plotting.save_table(vs_paper, "table1_3_paper_vs_ours", profile)
+vs_paper.round(2)
+
+# %% [markdown]
+# ## Paired tests over seeds (one Holm-corrected family for the whole notebook)
+#
+# Per model and probe: student vs teacher, vs the flattened input, and, with BN, student vs the
+# BN-recalibrated teacher and the BN-recalibrated student vs the BN-recalibrated teacher ("is it only
+# BN?"). Differences in points; a comparison "beats" only where p_Holm < 0.05.
+
+# %%
+COMPARISONS = (("student", "teacher"), ("student", "input"), ("student", "teacher_bnrecal"),
+               ("student_bnrecal", "teacher_bnrecal"))
+
+
+def key(model, probe, a, b):
+    return f"{model} {probe}: {a} − {b}"
+
+
+for m in models:
+    for pr in PROBES:
+        d = final[(final.model == m) & (final.probe == pr)].pivot(index="seed", columns="net", values="acc")
+        for a, b in COMPARISONS:
+            if a in d and b in d:
+                F.add(key(m, pr, a, b), d[a], d[b])
+tests = F.table(scale=100)
+plotting.save_table(tests, "stats_01_student_vs_teacher", profile)
 tests.round(4)
 
 # %%
-def gap(model, probe, a, b):
-    t = tests[(tests.model == model) & (tests.probe == probe) & (tests.comparison == f"{a} − {b}")]
-    return None if t.empty else t.iloc[0]
+def acc(model, probe, net):
+    return mean_of.loc[(model, probe, net), "mean"] * 100
 
 
-def verdict(model, probe):
-    vs_t, vs_bn = gap(model, probe, "student", "teacher"), gap(model, probe, "student", "teacher_bnrecal")
-    text = f"{probe}: student − teacher {vs_t.mean_diff:+.1f} points (paired t p = {vs_t.p_t:.3f})"
-    if vs_bn is None:
-        return text + " (no BN, so no recalibrated baseline)"
-    text += f", student − BN-recalibrated teacher {vs_bn.mean_diff:+.1f} points (p = {vs_bn.p_t:.3f})"
-    if vs_t.mean_diff <= 0:
-        return text + ": no gain to explain"
-    if vs_bn.mean_diff <= 0:
-        return text + ": **BN recalibration alone matches the student's gain**"
-    sig = "" if vs_bn.p_t < 0.05 else " (not significant at this number of seeds)"
-    return text + f": the student keeps a gain beyond BN recalibration{sig}"
+def has(model, probe, a, b):
+    return key(model, probe, a, b) in F.rows
 
 
 def finding(model):
-    f = final[(final.model == model) & (final.probe == "linear")].groupby("net")["acc"].mean() * 100
-    beats = "beats" if f["student"] > f["teacher"] else "does **not** beat"
-    lines = [f"- **{model}**: the student {beats} its teacher in the linear probe "
-             f"({f['student']:.1f}% vs {f['teacher']:.1f}%; flattened input {f['input']:.1f}%)."]
-    lines += [f"    - {verdict(model, pr)}." for pr in ("linear", "knn", "linear_low", "knn_low")]
+    at, end = flat_step(model)
+    lines = [f"- **{model}**: the student's linear probe curve "
+             + (f"has flattened from step {at:,} on (every later mean within {FLAT:g} points of the final "
+                f"{acc(model, 'linear', 'student'):.1f}%)." if at < end else
+                f"has **not** flattened by the last probe (step {end:,}): the mean before it differs from the final "
+                f"one by {FLAT:g} point{'s' * (FLAT != 1)} or more.")]
+    for pr in PROBES:
+        parts = [f"vs {plotting.LABELS[b]} the {plotting.LABELS[a]} {F.says(key(model, pr, a, b))}"
+                 for a, b in COMPARISONS if has(model, pr, a, b)]
+        lines.append(f"    - {PROBE_LABEL[pr]} (student {acc(model, pr, 'student'):.1f}%, teacher "
+                     f"{acc(model, pr, 'teacher'):.1f}%): " + "; ".join(parts) + ".")
+    if has(model, "linear", "student", "teacher_bnrecal"):
+        gain, rest = F.shows(key(model, "linear", "student", "teacher")), F.shows(key(model, "linear", "student", "teacher_bnrecal"))
+        lines.append("    - Is it only BN? " + (
+            "The student beats the BN-recalibrated teacher too: the gain is more than BN statistics." if rest else
+            "The student beats its teacher but not the BN-recalibrated one: recalibrating BN alone may explain the gain."
+            if gain else "No significant gain over the teacher to explain."))
     r = first_seed[model]
     init, kl0 = r.metrics["init"], r.metrics["history"][0]["kl"]
     lines.append(f"    - Seed {r.config['seed']}: at α = {P['alpha']:g}, {100 * init['frac_identical']:.2f}% of the student's float32 weights are "
@@ -151,7 +221,44 @@ def finding(model):
 
 
 n = len(P["seeds"])
-display(Markdown(f"### What this run found ({profile} profile, {P['dataset']}, {n} seeds, "
-                 f"{P['epochs']} epochs)\n\n" + "\n".join(finding(m) for m in models)
-                 + f"\n\nWith {n} paired seeds the Wilcoxon test cannot go below p = {2 / 2 ** n:.2f}; "
-                 "the t-test assumes normal differences. Treat single comparisons as indicative."))
+display(Markdown(f"### What this run found ({profile} profile: {setting})\n\n" + "\n".join(finding(m) for m in models)
+                 + f"\n\nPaired t-tests over {n} seeds, Holm-corrected over the {len(F.rows)} comparisons of this "
+                 f"notebook; the exact Wilcoxon test (also in the table) cannot go below p = "
+                 f"{stats.min_wilcoxon_p(n):.2g} with {n} pairs."))
+
+# %% [markdown]
+# ## Claims for SUMMARY.md
+
+# %%
+def holds(probe, a, b):
+    """Outcomes of the tests a > b for every model that has them."""
+    return [F.shows(key(m, probe, a, b)) for m in models if has(m, probe, a, b)]
+
+
+def ours(probe, nets=("student", "teacher", "input")):
+    return "; ".join(f"{m}: " + ", ".join(f"{net} {acc(m, probe, net):.1f}" for net in nets) for m in models) + \
+        f" ({setting})"
+
+
+def paper(probe):
+    return "; ".join(f"{PAPER_ARCH[b]}: " + ", ".join(f"{net} {v:.2f}" for net, v in PAPER[(b, probe)].items())
+                     for b in ("BN", "no BN")) + " (CIFAR-10)"
+
+
+low = ("; 10 labels/class: " + "; ".join(f"{m} student {acc(m, 'linear_low', 'student'):.1f} vs teacher "
+                                         f"{acc(m, 'linear_low', 'teacher'):.1f}" for m in models)
+       if "linear_low" in PROBES else "")
+claims = [summary_mod.claim("Fig. 1", "The student significantly outperforms its random teacher in the linear probe "
+                                      "throughout training.", paper("linear"),
+                            ours("linear", ("student", "teacher")) + "; flat from step "
+                            + ", ".join(f"{flat_step(m)[0]:,}" for m in models) + low,
+                            summary_mod.verdict(holds("linear", "student", "teacher"))),
+          summary_mod.claim("Table 1", "Students outperform the teacher and the flattened input in the linear probe "
+                                       "in all cases.", paper("linear"), ours("linear"),
+                            summary_mod.verdict(holds("linear", "student", "teacher") + holds("linear", "student", "input"))),
+          summary_mod.claim("Table 3", "With k-NN probing (k = 20) students again outperform teacher and input.",
+                            paper("knn"), ours("knn"),
+                            summary_mod.verdict(holds("knn", "student", "teacher") + holds("knn", "student", "input")))]
+summary_mod.save(claims, "01_student_vs_teacher", profile)
+display(Markdown(summary_mod.RULE))
+pd.DataFrame(claims)

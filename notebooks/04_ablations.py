@@ -33,13 +33,9 @@
 # teacher. With BN, the teacher is also probed after re-estimating its BN statistics on the data
 # ("teacher (BN recalibrated)").
 #
-# **Sizes of the quick profile** (chosen to fit a few minutes of CPU): one small VGG-style net with BN
-# (width 16), Fashion-MNIST resized to 16×16, 2,000 training images, 2 epochs of batch 256 (the
-# number of steps is printed below), probes on 2,000 train / 1,000 test images at epochs 0, 1, 2,
-# 3 seeds; m ∈ {2^0, 2^4, 2^8, 2^12}; the paper's head, the authors' code, the head without fn1 or
-# without wn2, and the head with wn1 or fn2 added. The paper trains ResNet18 and
-# VGG11 on CIFAR-10 for 100 epochs with m up to 2^16; so short a run need not show the paper's
-# trends, and the text at the end says what this run shows.
+# **Sizes.** The line under the parameters gives this run's network, dataset, steps, variants and
+# seeds; the paper trains ResNet18 and VGG11 on CIFAR-10 for 100 epochs with m up to 2^16. Short runs
+# need not show the paper's trends; the text at the end says what this run shows, from paired tests.
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -55,6 +51,7 @@ import torch
 from IPython.display import Markdown, display
 
 from rtdlib import plotting, stats, sweeps, tidy
+from rtdlib import summary as summary_mod
 from rtdlib.config import config_hash
 from rtdlib.executor import run_all
 from rtdlib.models.head import Head
@@ -77,10 +74,13 @@ lin = probes[probes.probe == "linear"]
 archs = [f"{a} ({n})" for a, n, _ in P["archs"]]
 n_seeds = len(P["seeds"])
 last = P["epochs"]
-steps = sorted({r.metrics["steps_per_epoch"] for r in by_hash.values()})
-display(Markdown(f"Each run: {last} epochs × {' or '.join(map(str, steps))} steps of batch {P['batch_size']} "
-                 f"({P['train_size'] or 'all'} images, the last partial batch dropped), {len(by_hash)} runs for "
-                 f"{len(variants)} (study, variant, seed) cells."))
+setting = plotting.setting(P["dataset"], [tidy.steps(r) for r in by_hash.values()], P["seeds"], P["image_size"])
+display(Markdown(f"This run: {', '.join(archs)}; {setting}; {P['train_size'] or 'all'} training images, batch "
+                 f"{P['batch_size']}; m ∈ {{{', '.join(map(str, P['out_dims']))}}}; norms {', '.join(P['norms'])}; "
+                 f"{len(P['head_variants'])} head variants; {len(by_hash)} runs for {len(variants)} (study, variant, "
+                 "seed) cells."))
+F = stats.Family()
+PROBES = [p for p in ("linear", "linear_low") if p in set(probes.probe)]
 
 
 def students(study):
@@ -99,12 +99,11 @@ def baselines(study, variant=None):
 
 
 def plot_curves(ax, study, colors, names=None):
-    curves = stats.mean_sd(students(study), ["variant", "epoch"])
+    curves = stats.mean_sd(students(study), ["variant", "step"])
     for (variant, d), c in zip(curves.groupby("variant", sort=False), colors):
-        plotting.mean_band(ax, d.epoch, d["mean"] * 100, d.sd * 100, c, (names or {}).get(variant, variant),
+        plotting.mean_band(ax, d.step, d["mean"] * 100, d.sd * 100, c, (names or {}).get(variant, variant),
                            ms=3, band_alpha=0.15)
-    ax.set(xlabel="epoch", ylabel="student linear probe (%)")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set(xlabel="optimizer steps", ylabel="student linear probe (%)")
 
 
 def reference_lines(ax, base, vertical=False):
@@ -113,17 +112,17 @@ def reference_lines(ax, base, vertical=False):
                           f"{plotting.LABELS[row.net]} ({row['mean'] * 100:.1f})", vertical=vertical, lw=1)
 
 
-title = (f"{', '.join(archs)}; {P['dataset']} {P['train_size'] or 'all'} images; {last} epochs × "
-         f"{'/'.join(map(str, steps))} steps; {n_seeds} seeds (mean ± sd)")
+title = f"{', '.join(archs)}; {setting} (mean ± sd)"
+OUTSIDE = dict(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))  # legends beside the axes, never on data
 
 # %% [markdown]
 # ## Fig. 10: output dimension m
 
 # %%
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 3.8))
 ms = P["out_dims"]
 plot_curves(a1, "output_dim", plt.cm.viridis(np.linspace(0, 0.95, len(ms))))
-a1.legend(title="m", fontsize=7, ncol=2)
+a1.legend(title="m", ncol=2, **OUTSIDE)
 final_m = stats.mean_sd(students("output_dim")[lambda d: d.epoch == last], ["variant"])
 final_m["m"] = final_m.variant.astype(int)
 a2.errorbar(final_m.m, final_m["mean"] * 100, final_m.sd * 100, fmt="-o", ms=4, color=plotting.COLORS["student"],
@@ -132,8 +131,9 @@ reference_lines(a2, baselines("output_dim"))
 a2.axvline(P["head"]["bottleneck_dim"], color="grey", lw=0.8, ls=":", label="bottleneck dim")
 a2.set(xlabel="output dimension m", ylabel=f"linear probe at epoch {last} (%)")
 a2.set_xscale("log", base=2)
-a2.legend(fontsize=7)
-fig.suptitle(title, fontsize=10)
+a2.legend(**OUTSIDE)
+fig.suptitle(f"output dimension m varies; {title}", fontsize=10)
+fig.tight_layout()
 plotting.save(fig, "fig10_output_dim", profile)
 
 # %% [markdown]
@@ -141,9 +141,9 @@ plotting.save(fig, "fig10_output_dim", profile)
 
 # %%
 norms = P["norms"]
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 3.8))
 plot_curves(a1, "norm", plt.cm.tab10(np.arange(len(norms))))
-a1.legend(title="norm layer", fontsize=7)
+a1.legend(title="norm layer", **OUTSIDE)
 d = lin[(lin.study == "norm") & (lin.epoch == last) & (lin.net != "input")]
 final_n = stats.mean_sd(d, ["variant", "net"])
 nets = [n for n in ("teacher", "teacher_bnrecal", "student") if n in set(final_n.net)]
@@ -155,9 +155,12 @@ for i, net in enumerate(nets):
 inp = lin[(lin.study == "norm") & (lin.net == "input") & (lin.epoch == last)].groupby("seed")["acc"].mean() * 100
 plotting.baseline(a2, inp.mean(), inp.std(), plotting.COLORS["input"], "--", f"input ({inp.mean():.1f})", lw=1)
 a2.set_xticks(x, norms)
-a2.set(ylabel=f"linear probe at epoch {last} (%)", ylim=(max(0, final_n["mean"].min() * 100 - 10), None))
-a2.legend(fontsize=7)
-fig.suptitle(title, fontsize=10)
+a2.set(xlabel="norm layer of the encoder (teacher and student)", ylabel=f"linear probe at epoch {last} (%, axis from 0)",
+       ylim=(0, None))
+a2.legend(**OUTSIDE)
+arch_names = ", ".join(dict.fromkeys(a for a, _, _ in P["archs"]))
+fig.suptitle(f"norm layer varies ({', '.join(norms)}); {arch_names}; {setting} (mean ± sd)", fontsize=10)
+fig.tight_layout()
 plotting.save(fig, "fig11_norm_layers", profile)
 
 # %% [markdown]
@@ -199,17 +202,17 @@ pd.DataFrame({**{f"same function as {a}": [v in twins[a] for v in labels] for a 
               "trained in one run with": [", ".join(one_run[v]) or "-" for v in labels]}, index=labels)
 
 # %%
-fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1, 1.1]})
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(14, 4.2), gridspec_kw={"width_ratios": [1, 1.1]})
 plot_curves(a1, "head", plt.cm.tab10(np.arange(len(labels))), names)
-a1.legend(fontsize=6)
 final_h = stats.mean_sd(students("head")[lambda d: d.epoch == last], ["variant"]).set_index("variant").reindex(labels)
 y = np.arange(len(labels))[::-1]
 a2.barh(y, final_h["mean"] * 100, xerr=final_h.sd * 100, capsize=2, color=plt.cm.tab10(np.arange(len(labels))))
 reference_lines(a2, baselines("head"), vertical=True)
 a2.set_yticks(y, [names[v].replace(" (= ", "\n(= ") for v in labels], fontsize=7)
-a2.set(xlabel=f"student linear probe at epoch {last} (%)", xlim=(max(0, final_h["mean"].min() * 100 - 10), None))
-a2.legend(fontsize=7, loc="lower right")
-fig.suptitle(title, fontsize=10)
+a2.set(xlabel=f"student linear probe at epoch {last} (%, axis from 0)", xlim=(0, None))
+a2.legend(**OUTSIDE)
+fig.suptitle(f"l2-bottleneck parts vary (colours as in the bars); {title}", fontsize=10)
+fig.tight_layout()
 plotting.save(fig, "fig12_bottleneck", profile)
 
 # %% [markdown]
@@ -219,7 +222,7 @@ plotting.save(fig, "fig12_bottleneck", profile)
 final = probes[probes.epoch == last]
 summary = stats.mean_sd(final, ["model", "study", "variant", "probe", "net"])
 summary["acc (%)"] = [stats.fmt(m, s) for m, s in zip(summary["mean"], summary["sd"])]
-plotting.save_table(summary, "table_ablations", profile)
+plotting.save_table(summary, "fig10_12_ablations_final", profile)
 summary.pivot_table(index=["model", "study", "variant"], columns=["probe", "net"], values="acc (%)",
                     aggfunc="first", sort=False)
 
@@ -230,55 +233,72 @@ def pct(study, variant, net="student"):
     return d["acc"].mean() * 100
 
 
+def seed_acc(study, variant, net="student", probe="linear"):
+    """Final accuracy per (model, seed) of one cell, for pairing."""
+    d = probes[(probes.study == study) & (probes.variant == variant) & (probes.net == net) & (probes.probe == probe)
+               & (probes.epoch == last)]
+    return d.set_index(["model", "seed"])["acc"]
+
+
 m_acc = {m: pct("output_dim", str(m)) for m in ms}
 small = [m for m in ms if m < P["head"]["bottleneck_dim"]]
 large = [m for m in ms if m >= P["head"]["bottleneck_dim"]]
 teacher_ref = pct("output_dim", REFERENCE["output_dim"], "teacher")
-lines = [f"### What this run found ({profile} profile, {n_seeds} seeds, {last} epochs)", ""]
+b_dim = P["head"]["bottleneck_dim"]
+M_KEY = f"Fig. 10: mean over m ≥ {b_dim} − mean over m < {b_dim}"
 if small and large:
-    gap = np.mean([m_acc[m] for m in large]) - np.mean([m_acc[m] for m in small])
-    lines.append(f"- **Output dimension (Fig. 10).** Student accuracy at epoch {last} is "
+    F.add(M_KEY, pd.concat([seed_acc("output_dim", str(m)) for m in large], axis=1).mean(axis=1),
+          pd.concat([seed_acc("output_dim", str(m)) for m in small], axis=1).mean(axis=1))
+for pr in PROBES:
+    for n in norms:
+        F.add(f"Fig. 11 {pr}, {n}: student − teacher", seed_acc("norm", n, probe=pr), seed_acc("norm", n, "teacher", pr))
+same_as_ref = set(one_run[ref_parts])
+for v in labels:
+    if v != ref_parts and v not in same_as_ref:
+        F.add(f"Fig. 12: {ref_parts} − {v}", seed_acc("head", ref_parts), seed_acc("head", v).reindex(seed_acc("head", ref_parts).index))
+tests = F.table(scale=100)
+plotting.save_table(tests, "stats_04_ablations", profile)
+display(tests.round(4))
+
+lines = [f"### What this run found ({profile} profile: {setting})", ""]
+if small and large:
+    lines.append(f"- **Output dimension (Fig. 10).** Student accuracy at epoch {last}: "
                  + ", ".join(f"m={m}: {a:.1f}%" for m, a in m_acc.items())
-                 + f" (teacher {teacher_ref:.1f}%). Mean over m ≥ {P['head']['bottleneck_dim']} minus mean over "
-                 f"smaller m: {gap:+.1f} points; the paper reports a phase transition at m = 256 "
-                 + ("which this run is consistent with." if gap > 2 else "which this run does **not** show clearly."))
+                 + f" (teacher {teacher_ref:.1f}%). The mean over m ≥ {b_dim} vs the mean over smaller m "
+                 f"{F.says(M_KEY)}; the paper reports a phase transition at the bottleneck dimension m = 256: "
+                 + ("this run is consistent with a jump there." if F.shows(M_KEY) else "this run does **not** show it."))
 norm_rows = []
 for n in norms:
     s, t, tr = pct("norm", n), pct("norm", n, "teacher"), pct("norm", n, "teacher_bnrecal")
-    norm_rows.append(f"{n}: student {s:.1f}% vs teacher {t:.1f}%" + (f" (BN-recalibrated {tr:.1f}%)" if tr == tr else ""))
-wins = sum(pct("norm", n) > pct("norm", n, "teacher") for n in norms)
+    norm_rows.append(f"{n}: student {s:.1f}% vs teacher {t:.1f}%" + (f" (BN-recalibrated {tr:.1f}%)" if tr == tr else "")
+                     + f", {F.says(f'Fig. 11 linear, {n}: student − teacher')}")
+beats = [n for n in norms if F.shows(f"Fig. 11 linear, {n}: student − teacher")]
 lines.append(f"- **Norm layers (Fig. 11).** " + "; ".join(norm_rows)
-             + f". The student beats its own teacher with {wins} of {len(norms)} norm layers (the paper: the effect "
-             "occurs with batch-independent norms too, and without norm layers it converges more slowly).")
+             + f". The student beats its own teacher significantly with {', '.join(beats) or 'no norm layer'} "
+             "(the paper: the effect occurs with batch-independent norms too, and without norm layers it converges "
+             "more slowly).")
+if "linear_low" in PROBES:
+    lines.append("    - 10 labels per class: " + "; ".join(
+        f"{n}: student − teacher {F.says(f'Fig. 11 linear_low, {n}: student − teacher')}" for n in norms) + ".")
 h = {v: pct("head", v) for v in labels}
-
-
-def per_seed(variant):
-    """Final student linear-probe accuracy (%) of one head variant, indexed by (model, seed) for pairing."""
-    d = lin[(lin.study == "head") & (lin.net == "student") & (lin.variant == variant) & (lin.epoch == last)]
-    return d.set_index(["model", "seed"])["acc"] * 100
-
-
-head_tests = pd.DataFrame([{"variant": v, "same run as": ", ".join(one_run[v]), **stats.paired_test(
-    per_seed(ref_parts), per_seed(v).reindex(per_seed(ref_parts).index))} for v in labels if v != ref_parts])
-plotting.save_table(head_tests, "table_fig12_head_tests", profile)
-significant = head_tests[head_tests.p_t < 0.05]
-paper_better = list(significant.variant[significant.mean_diff > 0])
-paper_worse = list(significant.variant[significant.mean_diff < 0])
-tied = [v for v in head_tests.variant if v not in paper_better + paper_worse]
+head_keys = {v: f"Fig. 12: {ref_parts} − {v}" for v in labels if f"Fig. 12: {ref_parts} − {v}" in F.rows}
+paper_better = [v for v, k in head_keys.items() if F.shows(k)]
+paper_worse = [v for v, k in head_keys.items() if F.shows(k, -1)]
+tied = [v for v in head_keys if v not in paper_better + paper_worse]
 txt = (f"- **l2-bottleneck (Fig. 12).** " + ", ".join(f"{v}: {a:.1f}%" for v, a in h.items())
-       + f". Paired over {len(per_seed(ref_parts))} (model, seed) pairs, the paper's head *{ref_parts}* is "
-       + f"significantly better (paired t, p < 0.05) than {', '.join(paper_better) or 'no variant'}, "
-       + f"significantly worse than {', '.join(paper_worse) or 'no variant'}, and not distinguishable from "
-       + f"{', '.join(tied) or 'no variant'} (table_fig12_head_tests.csv). The paper found its default head the "
+       + f". Paired over (model, seed), the paper's head *{ref_parts}* beats {', '.join(paper_better) or 'no variant'}, "
+       + f"is below {', '.join(paper_worse) or 'no variant'}, and shows no significant difference from "
+       + f"{', '.join(tied) or 'no variant'}"
+       + (f" ({', '.join(same_as_ref)}: the same run as the paper's head)" if same_as_ref else "")
+       + ". The paper found its default head the "
        + ("most performant; this run is consistent with that." if not paper_worse and not tied else
           "most performant; this run does **not** show that." if paper_worse else
           "most performant; this run cannot separate it from the variants above at this number of seeds."))
 if authors:
     a = authors[0]
-    p_a = head_tests.set_index("variant").loc[a, "p_t"]
     txt += (f" The authors' public code (last-layer weight normalization not applied) reaches {h[a]:.1f}% "
-            f"vs {h[ref_parts]:.1f}% for the paper's head ({h[a] - h[ref_parts]:+.1f} points, paired t p = {p_a:.2g}). "
+            f"vs {h[ref_parts]:.1f}% for the paper's head"
+            + (f" ({F.says(head_keys[a], better='is above it', worse='is below it')})" if a in head_keys else "") + ". "
             + (f"In this implementation it builds the same head as *{', '.join(twins[a])}* (equal parameters at "
                "initialization, bit-identical outputs on random inputs: a normalized weight that is computed and not "
                "used leaves a plain linear layer), so "
@@ -293,4 +313,30 @@ lines.append(f"- **Shared teacher.** Across the {teacher_runs.hash.nunique()} ou
              f"teacher's linear probe of one (model, seed) differs by at most {spread:.2g} points: "
              + ("the head variants share one teacher, as they should (its encoder is built before the head, from the "
                 "same seed)." if spread == 0 else "the teacher baselines are **not** exactly shared across head variants."))
+lines.append(f"\nPaired t-tests over (model, seed), Holm-corrected over the {len(F.rows)} comparisons of this notebook "
+             "(table above, differences in points); \"beats\" only where p_Holm < 0.05.")
 display(Markdown("\n".join(lines)))
+
+# %% [markdown]
+# ## Claims for SUMMARY.md
+
+# %%
+FIGS = "(figure only; the text gives no numbers): ResNet18 and VGG11 on CIFAR-10, 100 epochs"
+claims = [summary_mod.claim("Fig. 11", "The student beats its teacher with every norm layer, batch-independent ones "
+                                       "included.", f"Fig. 11 {FIGS}",
+                            "; ".join(f"{n}: student {pct('norm', n):.1f} vs teacher {pct('norm', n, 'teacher'):.1f}"
+                                      for n in norms) + f" ({setting})",
+                            summary_mod.verdict([F.shows(f"Fig. 11 linear, {n}: student − teacher") for n in norms]))]
+if small and large:
+    claims.insert(0, summary_mod.claim("Fig. 10", f"A phase transition at the bottleneck dimension (m = 256): larger m "
+                                                  "do better (tested: mean over m ≥ the bottleneck vs below).",
+                                       f"Fig. 10 {FIGS}, m = 2^0 ... 2^16",
+                                       ", ".join(f"m={m}: {a:.1f}" for m, a in m_acc.items()) + f" ({setting})",
+                                       summary_mod.verdict([F.shows(M_KEY)])))
+if head_keys:
+    claims.append(summary_mod.claim("Fig. 12", "The paper's l2-bottleneck is the most performant head.", f"Fig. 12 {FIGS}",
+                                    ", ".join(f"{v}: {a:.1f}" for v, a in h.items()) + f" ({setting})",
+                                    summary_mod.verdict([F.shows(k) for k in head_keys.values()])))
+summary_mod.save(claims, "04_ablations", profile)
+display(Markdown(summary_mod.RULE))
+pd.DataFrame(claims)

@@ -25,6 +25,10 @@
 # Fig. 13 the orthonormal basis of the same plane (axes in parameter units). Fig. 14 is a square crop
 # around the teacher (half-width: the profile's `crop` times the α≈0 student's distance), Figs. 15/16 the same with the encoder-only KL (softmax over encoder features).
 #
+# **Seeds.** The figures show the teacher and students of the first seed, as the paper shows one. The
+# asymmetric-valley verdict needs more: the crop around the teacher is computed for every seed of the
+# profile and the verdict is a paired test over them (last section).
+#
 # **BN buffers.** Grid networks run in eval mode, and only parameters move in the plane; what a point
 # uses as BN running statistics is a recorded choice (`bn`, in every panel title). With the teacher's
 # buffers (`bn = "teacher"`, the profile's default) the teacher point reproduces the teacher exactly,
@@ -39,6 +43,7 @@ profile = "quick"
 resolution = None
 epochs = None
 bn = None
+seeds = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -46,20 +51,23 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rtdlib import plotting, sweeps
+from rtdlib import plotting, stats, sweeps, tidy
 from rtdlib import landscape_plots as lp
+from rtdlib import summary as summary_mod
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("05_landscapes", profile, resolution=resolution, epochs=epochs, bn=bn)
+P = settings("05_landscapes", profile, resolution=resolution, epochs=epochs, bn=bn, seeds=seeds)
 plotting.style()
 grids = sweeps.landscape_grids(P)
 P
 
 # %%
-run_all("distill", sweeps.landscape_distills(P))  # the endpoints first, side by side (each grid needs them)
+endpoints = run_all("distill", sweeps.landscape_distills(P))  # first, side by side (each grid needs them)
 results = dict(zip(grids, run_all("landscape", grids.values())))
 M = {k: r.metrics for k, r in results.items()}
+first_seed = P["seeds"][0]
+setting = plotting.setting(P["dataset"], [tidy.steps(r) for r in endpoints], [first_seed], P["image_size"])
 pd.DataFrame([{"grid": k, "points": m["points_evaluated"], "s/point": round(m["seconds_per_point"], 3),
                "hash": results[k].hash} for k, m in M.items()])
 
@@ -79,7 +87,6 @@ def panel_figure(keys, metrics, titles, name, row_labels, share_rows=False):
             if grids[key].coords == "ortho":
                 axes[i][j].set_aspect("equal")
         axes[-1][j].set_xlabel("λ1" if grids[key].coords == "interp" else "e1 (parameter units)")
-        axes[0][j].legend(fontsize=7, loc="upper right", framealpha=0.8)
     for i, lab in enumerate(row_labels):
         axes[i][0].set_ylabel(lab)
         if share_rows:
@@ -87,8 +94,12 @@ def panel_figure(keys, metrics, titles, name, row_labels, share_rows=False):
             for im in ims[i]:
                 im.set_clim(min(lo for lo, _ in lims), max(hi for _, hi in lims))
     m = P["head"]["out_dim"]
-    fig.suptitle(f"{P['dataset']}, {P['arch'][0]} ({P['arch'][1]} norm), m = {m}, {P['epochs']} epochs", fontsize=9)
+    fig.suptitle(f"{P['arch'][0]} ({P['arch'][1]} norm), m = {m}; endpoints: {setting} (seed {first_seed}); "
+                 "probe accuracies in %", fontsize=9)
     fig.tight_layout()
+    handles = {l: h for ax in axes.flat for h, l in zip(*ax.get_legend_handles_labels())}  # below: never on data
+    fig.legend(handles.values(), handles.keys(), loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=7,
+               ncol=len(handles), framealpha=0.9, facecolor="lightgrey")
     plotting.save(fig, name, profile)
     plt.show()
 
@@ -137,7 +148,7 @@ panel_figure(["shared/ortho/zoom"], ["enc_kl", "knn"], ["crop around θ_T"], "fi
 # %%
 bn_alt = next(k for k in grids if k.startswith("shared/interp/bn="))
 bn_keys = sorted(["shared/interp", bn_alt], key=lambda k: grids[k].bn != "teacher")  # teacher's buffers first
-panel_figure(bn_keys, ["kl", "linear"], ["shared view"] * 2, "fig05_bn_choice",
+panel_figure(bn_keys, ["kl", "linear"], ["shared view"] * 2, "extra_landscapes_bn_choice",
              ["loss landscape (λ2)", "probing landscape (λ2)"], share_rows=True)
 
 # %% [markdown]
@@ -158,14 +169,16 @@ points
 
 
 # %% [markdown]
-# ## The asymmetric valley, the segments between the points, and the BN choice
+# ## The asymmetric valley over seeds, the segments between the points, and the BN choice
+#
+# On the e1 axis of every seed's crop (e1 points from θ_T to the α≈0 student), we compare the k-th grid
+# point towards the student with the k-th point away from it, for every k up to the crop's edge, and
+# average over k per seed: log10 KL (the paper: steep away, gentle towards) and the linear probe (the
+# paper: higher towards, the flat side). Paired t-tests over seeds, Holm-corrected together.
 
 # %%
-zoom, n_test = M["shared/ortho/zoom"], grids["shared/ortho/zoom"].probe_test
-za, zb = np.asarray(zoom["a"]), np.asarray(zoom["b"])
-i0, c = int(np.argmin(np.abs(zb))), int(np.argmin(np.abs(za)))  # the e1 axis through the teacher
-kl_row, lin_row = np.asarray(zoom["grids"]["kl"][0][i0]), np.asarray(zoom["grids"]["linear"][0][i0])
-local_pt = M["shared/ortho"]["points"][1]
+n_test = grids["shared/ortho/zoom"].probe_test
+zoom_keys = {first_seed: "shared/ortho/zoom"} | {s: f"shared/ortho/zoom/seed={s}" for s in P["seeds"][1:]}
 
 
 def se(p, n=n_test):
@@ -173,37 +186,38 @@ def se(p, n=n_test):
     return np.sqrt(p * (1 - p) / n)
 
 
-# ±k grid steps along e1 (e1 points to the α≈0 student); "flat" = the side with the lower KL at that distance
-valley = pd.DataFrame([{"distance": za[c + k], "KL away": kl_row[c - k], "KL towards": kl_row[c + k],
-                        "probe away": lin_row[c - k], "probe towards": lin_row[c + k]}
-                       for k in range(1, min(c, len(za) - 1 - c) + 1)])
-valley["KL ratio away/towards"] = valley["KL away"] / valley["KL towards"].clip(lower=1e-300)
-flat_towards = valley["KL ratio away/towards"] > 1
-valley["probe flat − steep"] = np.where(flat_towards, 1, -1) * (valley["probe towards"] - valley["probe away"])
-valley["SE of difference"] = np.hypot(se(valley["probe towards"]), se(valley["probe away"]))
-valley["z"] = valley["probe flat − steep"] / valley["SE of difference"]
-display(valley)
+def e1_axis(m):
+    """±k grid steps along e1 from the teacher: distance, KL and probe away from / towards the α≈0 student."""
+    za, zb = np.asarray(m["a"]), np.asarray(m["b"])
+    i0, c = int(np.argmin(np.abs(zb))), int(np.argmin(np.abs(za)))
+    kl, lin = np.asarray(m["grids"]["kl"][0][i0]), np.asarray(m["grids"]["linear"][0][i0])
+    return pd.DataFrame([{"distance": za[c + k], "KL away": kl[c - k], "KL towards": kl[c + k],
+                          "probe away": lin[c - k], "probe towards": lin[c + k]}
+                         for k in range(1, min(c, len(za) - 1 - c) + 1)]), lin[c]
 
-near, far = valley.iloc[0], valley.iloc[-1]
-ratios = valley["KL ratio away/towards"]
-asym = ("steep away from the α≈0 student, gentle towards it" if (ratios > 1.5).all() else
-        "steep towards the α≈0 student, gentle away from it" if (ratios < 1 / 1.5).all() else
-        "without a consistent steep side (ratios between 1/1.5 and 1.5, or changing side)")
-asym_verdict = ("as in the paper (Sec. 5: a steep rise on the side away from θ*_S(0), a gradual one towards it)"
-                if (ratios > 1.5).all() else
-                "unlike the paper, whose steep side (Sec. 5) points away from θ*_S(0) and whose gentle side leads "
-                "towards it")
-better, worse = int((valley["z"] > 2).sum()), int((valley["z"] < -2).sum())
-probe_verdict = ("agrees with the paper: the flat side has the higher probe accuracy" if better and not worse else
-                 f"is opposite to the paper at {worse} of {len(valley)} distances (the probe is higher on the steep "
-                 f"side there; the other differences are within 2 SE)" if worse and not better else
-                 "is mixed: the sign of the difference changes with the distance" if better and worse else
-                 f"does not resolve the paper's claim: every difference is within 2 SE at {n_test} test images")
-flat_near = near["probe towards"] if flat_towards.iloc[0] else near["probe away"]
-steep_near = near["probe away"] if flat_towards.iloc[0] else near["probe towards"]
-p_teacher = lin_row[c]
-further = (f", {far['KL away']:.2e} vs {far['KL towards']:.2e} at {far['distance']:.3g} (ratio "
-           f"{far['KL ratio away/towards']:.3g})" if len(valley) > 1 else "")
+
+per_seed = []
+for seed, k in zoom_keys.items():
+    v, _ = e1_axis(M[k])
+    per_seed.append({"seed": seed, "points per side": len(v),
+                     "log10 KL away": np.log10(v["KL away"].clip(lower=1e-300)).mean(),
+                     "log10 KL towards": np.log10(v["KL towards"].clip(lower=1e-300)).mean(),
+                     "probe away (%)": v["probe away"].mean() * 100, "probe towards (%)": v["probe towards"].mean() * 100})
+per_seed = pd.DataFrame(per_seed).set_index("seed")
+F = stats.Family()
+KL_KEY = F.add("valley: mean log10 KL away − towards", per_seed["log10 KL away"], per_seed["log10 KL towards"])
+PROBE_KEY = F.add("valley: mean probe towards − away", per_seed["probe towards (%)"], per_seed["probe away (%)"])
+tests = F.table()  # KL difference in log10 units, probe difference in points
+plotting.save_table(per_seed.reset_index(), "fig14_valley_per_seed", profile)
+plotting.save_table(tests, "stats_05_landscapes", profile)
+display(per_seed.round(3), tests.round(4))
+
+valley, p_teacher = e1_axis(M["shared/ortho/zoom"])
+valley["SE of difference"] = np.hypot(se(valley["probe towards"]), se(valley["probe away"]))
+display(valley)
+zoom = M["shared/ortho/zoom"]
+local_pt = zoom["points"][1]
+near = valley.iloc[0]
 
 
 def at_point(m, metric, p):
@@ -236,34 +250,53 @@ bn_rows = pd.DataFrame([{"BN buffers": BN_LABEL[grids[k].bn], "point": p["name"]
                         for k in bn_keys for p in M[k]["points"]])
 display(bn_rows)
 bn_t, bn_o = (bn_rows[bn_rows["BN buffers"] == BN_LABEL[grids[k].bn]].reset_index(drop=True) for k in bn_keys)
+n_seeds = len(zoom_keys)
 text = f"""### What this run found ({profile} profile; BN buffers: {BN_LABEL[P['bn']]} unless stated)
 
-- **Asymmetric valley at the teacher** (crop around θ_T, e1 pointing to the α≈0 student at distance
-  {local_pt['a']:.3g}, table above): KL to the teacher {near['KL away']:.2e} at distance {near['distance']:.3g} away from
-  the student vs {near['KL towards']:.2e} towards it (ratio {near['KL ratio away/towards']:.3g}){further}: the valley is
-  {asym}, {asym_verdict}.
-- **Probing on the two sides** (linear probe on {n_test} test images; ± is the binomial standard error of one grid
-  point): at distance {near['distance']:.3g} the flat side has {flat_near*100:.1f} ± {se(flat_near)*100:.1f}%, the steep side
-  {steep_near*100:.1f} ± {se(steep_near)*100:.1f}%, the teacher {p_teacher*100:.1f} ± {se(p_teacher)*100:.1f}%. The paper reads the flat
-  direction as leading into a region of high probing accuracy (in line with He et al. 2019: the flatter side of
-  an asymmetric valley generalizes better). Of the {len(valley)} distances on the e1 axis, the flat side is higher at
-  {int((valley['probe flat − steep'] > 0).sum())} (by more than 2 SE at {better}) and lower by more than 2 SE at {worse}:
-  this run {probe_verdict}.
-- **Teacher → α≈0 student** (distance {local_pt['a']:.3g}; {len(lam)} grid nodes on the segment): KL goes from
+- **Asymmetric valley at the teacher, over {n_seeds} seeds** (crop around θ_T, tables above): the mean log10 KL
+  away from the α≈0 student minus towards it {F.says(KL_KEY, better='is higher away (steep away, gentle towards)',
+  worse='is higher towards (steep towards, gentle away)', scale=1, unit='log10 units')}; the paper (Sec. 5) finds a
+  steep rise away from θ*_S(0) and a gradual one towards it.
+- **Probing on the two sides, over {n_seeds} seeds**: the mean linear probe towards the student minus away from it
+  {F.says(PROBE_KEY, better='is higher towards the student', worse='is higher away from the student', scale=1)}; the
+  paper reads the gentle direction, towards θ*_S(0), as leading into a region of high probing accuracy (He et al.
+  2019: the flatter side of an asymmetric valley generalizes better). Seed {first_seed} in detail (linear probe
+  on {n_test} test images, ± the binomial standard error of one grid point): at distance {near['distance']:.3g}
+  towards {near['probe towards']*100:.1f} ± {se(near['probe towards'])*100:.1f}%, away
+  {near['probe away']*100:.1f} ± {se(near['probe away'])*100:.1f}%, the teacher {p_teacher*100:.1f} ± {se(p_teacher)*100:.1f}%.
+- **Teacher → α≈0 student** (seed {first_seed}; distance {local_pt['a']:.3g}; {len(lam)} grid nodes on the segment): KL goes from
   {kl_local[0]:.2e} to {kl_local[-1]:.2e} with a maximum of {kl_local.max():.2e} at λ1 = {lam[np.argmax(kl_local)]:.2f}
   ({'a barrier: the student sits in a separate local minimum' if barrier else 'no barrier on this grid: the student is downhill of the path'});
   the linear probe goes from {lin_local[0]*100:.1f}% to {lin_local[-1]*100:.1f}% (peak {lin_local.max()*100:.1f}%;
   ± {se(lin_local.max(), grids['shared/interp'].probe_test)*100:.1f} at {grids['shared/interp'].probe_test} test images).
-- **Teacher → α = 1 student**: KL from {kl_far[0]:.2e} to {kl_far[-1]:.2e}, maximum {kl_far.max():.2e} on the segment
+- **Teacher → α = 1 student** (seed {first_seed}): KL from {kl_far[0]:.2e} to {kl_far[-1]:.2e}, maximum {kl_far.max():.2e} on the segment
   ({'a barrier' if kl_far.max() > 1.05 * max(kl_far[0], kl_far[-1]) else 'no barrier on this grid'}).
-- **Distances** (orthonormal coordinates): the α≈0 student moved {local_pt['a']:.3g} from the teacher; the α = 1
+- **Distances** (orthonormal coordinates, seed {first_seed}): the α≈0 student moved {local_pt['a']:.3g} from the teacher; the α = 1
   student moved {moved_far:.3g} from its fresh initialization, which lies {fresh[1]['a']:.3g} from the teacher.
-- **BN buffers** (shared view, table above): with the buffers {bn_o['BN buffers'][0]} the teacher point has KL
+- **BN buffers** (shared view, seed {first_seed}, table above): with the buffers {bn_o['BN buffers'][0]} the teacher point has KL
   {bn_o['kl'][0]:.2e} to the teacher (with the teacher's: {bn_t['kl'][0]:.2e}); the α≈0 student has KL {bn_o['kl'][1]:.2e}
   (vs {bn_t['kl'][1]:.2e}) and linear probe {bn_o['linear'][1]*100:.1f}% (vs {bn_t['linear'][1]*100:.1f}%), the α = 1 student
   {bn_o['linear'][2]*100:.1f}% (vs {bn_t['linear'][2]*100:.1f}%), teacher {bn_o['linear'][0]*100:.1f}% (vs {bn_t['linear'][0]*100:.1f}%).
 """
 if profile != "paper":
-    text += (f"\nThese are small nets trained for {P['epochs']} epochs on {P['dataset']}, not the paper's ResNet18 "
-             "after 150 epochs on CIFAR-10: compare shapes, not values.")
+    text += (f"\nThese are small nets ({setting}), not the paper's ResNet18 after 150 epochs on CIFAR-10: compare "
+             "shapes, not values.")
 display(Markdown(text))
+
+# %% [markdown]
+# ## Claims for SUMMARY.md
+
+# %%
+ours_kl = (f"mean log10 KL away {per_seed['log10 KL away'].mean():.2f} vs towards {per_seed['log10 KL towards'].mean():.2f} "
+           f"({n_seeds} seeds; endpoints {setting.rsplit(' · ', 1)[0]})")
+ours_probe = (f"mean linear probe towards {per_seed['probe towards (%)'].mean():.1f}% vs away "
+              f"{per_seed['probe away (%)'].mean():.1f}% ({n_seeds} seeds; endpoints {setting.rsplit(' · ', 1)[0]})")
+claims = [summary_mod.claim("Fig. 14", "Around the teacher the loss forms an asymmetric valley: steep away from "
+                                       "θ*_S(0), gradual towards it.", "Figs. 5, 13, 14 (figure only; ResNet18, CIFAR-10)",
+                            ours_kl, summary_mod.verdict([F.shows(KL_KEY)])),
+          summary_mod.claim("Fig. 5", "The gentle side of the valley, towards θ*_S(0), is a region of high probing "
+                                      "accuracy.", "Figs. 5, 13 (figure only; ResNet18, CIFAR-10)", ours_probe,
+                            summary_mod.verdict([F.shows(PROBE_KEY)]))]
+summary_mod.save(claims, "05_landscapes", profile)
+display(Markdown(summary_mod.RULE))
+pd.DataFrame(claims)

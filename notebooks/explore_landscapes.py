@@ -14,9 +14,15 @@
 # %% [markdown]
 # # Explore the landscapes: 1-D slices through the planes of Figs. 5 and 13–16
 #
-# Pick the view, the metric and the coordinates; the **angle** and **offset** sliders move a straight
-# line through the plane (offset: fraction of the half-window, along the line's normal), and the
-# right panel shows the metric along it. With the stacked view, **plane** steps along a third, random
+# Pick the view, the metric and the coordinates. A **slice** is a straight line through the map, drawn
+# on it in colour; the right panel shows the metric along that line, in the same colour:
+#
+# - **angle**: the line's direction in the map's axes, 0° = along the horizontal axis (λ1 or e1), 90° =
+#   along the vertical one;
+# - **offset**: how far the line is shifted from the window's centre, perpendicular to itself, as a
+#   fraction of the half-window (0: through the centre, ±1: along the window's edge).
+#
+# Probe accuracies are in %. With the stacked view, **plane** steps along a third, random
 # direction orthogonal to the shared plane (offsets in units of ‖θ*_S(α≈0) − θ_T‖). The marked points
 # are drawn on the plane at offset 0 only (the others do not contain them). The last view is the shared
 # plane with the other BN buffer choice (see `05_landscapes`); every map's title names its choice.
@@ -39,7 +45,7 @@ from IPython.display import display
 from matplotlib.figure import Figure
 
 from rtdlib import landscape_plots as lp
-from rtdlib import plotting, sweeps
+from rtdlib import plotting, sweeps, tidy
 from rtdlib.landscape import landscape
 from rtdlib.profiles import settings
 from rtdlib.store import Store
@@ -68,6 +74,9 @@ DATA[("crop", "ortho")] = load(grids["shared/ortho/zoom"])
 DATA[("bn", "interp")] = load(next(g for k, g in grids.items() if k.startswith("shared/interp/bn=")))
 DATA[("stacked", "ortho")] = load(replace(grids["shared/ortho"], resolution=E["stack_resolution"],
                                           stack=tuple(E["stack"])))
+first_seed = P["seeds"][0]  # the grids above are the first seed's (see 05_landscapes)
+setting = plotting.setting(P["dataset"], [tidy.steps(store.get("distill", c)) for c in sweeps.landscape_distills(P)
+                                          if c.seed == first_seed], [first_seed], P["image_size"])
 
 # %%
 view = W.Dropdown(options=[("non-local (α = 1)", "nonlocal"), ("shared (α ≈ 0 and 1)", "shared"),
@@ -90,23 +99,28 @@ def current():
     return DATA[(view.value, c)], c
 
 
+SLICE_COLORS = ("red", "deepskyblue", "orange")  # slice i: its line on the map and its curve share a colour
+
+
 def map_panel(ax, m, c, metric_name, s, lines):
     lp.heatmap(ax, m, metric_name, stack=s,
                title=f"{lp.LABELS[metric_name]}, plane {m['stack'][s]:+g}, BN buffers: {m['bn']}")
     if c == "ortho":
         ax.set_aspect("equal")
-    for ang, off in lines:
+    for (ang, off), color in zip(lines, SLICE_COLORS):
         ends = lp.line(m, ang, off)
         if ends is not None:
-            ax.plot([ends[0][0], ends[1][0]], [ends[0][1], ends[1][1]], "-", color="red", lw=1.5)
+            ax.plot([ends[0][0], ends[1][0]], [ends[0][1], ends[1][1]], "-", color=color, lw=1.5)
 
 
 def slice_panel(ax, m, metric_name, s, lines):
-    for ang, off in lines:
+    for (ang, off), color in zip(lines, SLICE_COLORS):
         dist, vals, _ = lp.line_slice(m, metric_name, ang, off, stack=s)
-        ax.plot(dist, vals, "-", lw=1.5, label=f"angle {ang:.0f}°, offset {off:+.2f}")
-    ax.set(xlabel="distance along the line", ylabel=lp.LABELS[metric_name])
-    ax.legend(fontsize=7)
+        ax.plot(dist, vals, "-", lw=1.5, color=color, label=f"angle {ang:.0f}°, offset {off:+.2f}")
+    ax.set(xlabel="distance along the slice (plot units)", ylabel=lp.LABELS[metric_name],
+           title="the metric along the coloured line(s) on the map")
+    ax.title.set_fontsize(8)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22))  # below the axes: never on the curves
 
 
 def draw(*_):
@@ -143,6 +157,8 @@ if static:
         for s in range(len(m["stack"])):
             map_panel(axes[2 * r][s], m, "ortho", metric_name, s, lines)
             slice_panel(axes[2 * r + 1][s], m, metric_name, s, lines)
-    fig.suptitle(f"{profile}: shared view (orthonormal coordinates), planes stacked along a random direction; "
-                 "slices at three offsets", fontsize=10)
+    fig.suptitle(f"{setting} (seed {first_seed}): shared view (orthonormal coordinates),\nplanes stacked along a "
+                 "random direction (map titles: each plane's offset).\nColoured lines on a map: slices at angle 0° (KL) "
+                 "or 90° (probe), shifted by offset −0.5, 0, +0.5 of the half-window\nperpendicular to the line; the "
+                 "panel below each map shows the metric along the line of the same colour", fontsize=9)
     plotting.save(fig, "explore_landscapes_slices", profile)

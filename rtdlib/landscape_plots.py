@@ -7,16 +7,18 @@ import numpy as np
 
 LOG_METRICS = ("kl", "enc_kl")  # KL sits orders of magnitude apart across a plane: plot log10
 LABELS = {"loss": "distillation loss (CE)", "kl": "log10 KL to teacher", "enc_kl": "log10 encoder KL",
-          "linear": "linear probe acc.", "knn": "k-NN acc.", "norm": "‖θ‖"}
+          "linear": "linear probe acc. (%)", "knn": "k-NN acc. (%)", "norm": "‖θ‖"}
+PERCENT = ("linear", "knn")  # stored as fractions, drawn in % as in every other figure
 CMAPS = {"linear": "magma", "knn": "magma"}
 MARKERS = ("*", "o", "s")
+NAMED_MARKERS = {"fresh init": "D"}  # not the α≈0 student's circle: one legend serves both views
 
 
 def values(m: dict, metric: str, stack: int = 0) -> np.ndarray:
     """The (b, a) array of a metric on one stacked plane; log10 for KLs, NaN where the KL is exactly 0
     (the teacher with its own buffers), so the colour range comes from the rest of the plane."""
     z = np.asarray(m["grids"][metric][stack], dtype=float)
-    return log10_kl(z) if metric in LOG_METRICS else z
+    return log10_kl(z) if metric in LOG_METRICS else z * 100 if metric in PERCENT else z
 
 
 def log10_kl(z: np.ndarray) -> np.ndarray:
@@ -26,7 +28,7 @@ def log10_kl(z: np.ndarray) -> np.ndarray:
 
 def heatmap(ax, m: dict, metric: str, stack: int = 0, contours=True, colorbar=True, title=None):
     """Heat map of one stacked plane; the marked points only on the plane at offset 0, which holds them."""
-    from matplotlib import colormaps
+    from matplotlib import colormaps, patheffects
     a, b = np.asarray(m["a"]), np.asarray(m["b"])
     cmap = colormaps[CMAPS.get(metric, "viridis")].with_extremes(bad="lightgrey")  # NaN: a KL of exactly 0
     im = ax.pcolormesh(a, b, values(m, metric, stack), shading="nearest", cmap=cmap, rasterized=True)
@@ -34,8 +36,11 @@ def heatmap(ax, m: dict, metric: str, stack: int = 0, contours=True, colorbar=Tr
         cs = ax.contour(a, b, np.asarray(m["grids"]["norm"][stack]), levels=6, colors="white", linewidths=0.6,
                         alpha=0.8)
         ax.clabel(cs, fontsize=6, fmt="%.1f")
+        ax.plot([], [], color="white", lw=1.2, label="‖θ‖ contours (labelled)",
+                path_effects=[patheffects.withStroke(linewidth=2.4, foreground="black")])
     if m["stack"][stack] == 0:
         for marker, p in zip(MARKERS, m["points"]):
+            marker = NAMED_MARKERS.get(p["name"], marker)
             if a.min() <= p["a"] <= a.max() and b.min() <= p["b"] <= b.max():
                 ax.plot(p["a"], p["b"], marker, ms=9, mfc="white", mec="black", mew=0.8, label=p["name"])
     if metric in LOG_METRICS:  # the grey cells of exact zeros, marked on top
@@ -87,4 +92,5 @@ def line_slice(m: dict, metric: str, angle_deg: float, offset: float, stack: int
     # one point rather than a cell's width on both sides
     f = RegularGridInterpolator((b, a), np.asarray(m["grids"][metric][stack], dtype=float))
     z = f(inside[:, ::-1])
-    return np.linalg.norm(pts - start, axis=1), log10_kl(z) if metric in LOG_METRICS else z, (start, end)
+    z = log10_kl(z) if metric in LOG_METRICS else z * 100 if metric in PERCENT else z
+    return np.linalg.norm(pts - start, axis=1), z, (start, end)

@@ -36,8 +36,10 @@ def paired_test(a, b, alternative="two-sided") -> dict:
     out = {"n": len(d), "alternative": alternative, "mean_diff": float(d.mean()),
            "sd_diff": float(d.std(ddof=1)) if len(d) > 1 else float("nan")}
     out["d_z"] = out["mean_diff"] / out["sd_diff"] if out["sd_diff"] and out["sd_diff"] > 0 else float("nan")
-    out["p_t"] = float(stats.ttest_rel(a, b, alternative=alternative).pvalue) \
-        if len(d) > 1 and d.std() > 0 else float("nan")
+    # equal differences up to rounding (e.g. a - b of fractions over the same test set) leave no variance to
+    # test against: t would be a huge multiple of rounding noise, not evidence
+    spread = d.std() > 1e-9 * max(1.0, float(np.abs(d).max()))
+    out["p_t"] = float(stats.ttest_rel(a, b, alternative=alternative).pvalue) if len(d) > 1 and spread else float("nan")
     nonzero = d[d != 0]
     out["p_wilcoxon"] = float(stats.wilcoxon(a, b, alternative=alternative).pvalue) if len(nonzero) > 0 else float("nan")
     return out
@@ -87,9 +89,11 @@ class Family:
         self.rows[key] = paired_test(a, b, alternative)
         return key
 
-    def table(self) -> pd.DataFrame:
+    def table(self, scale: float = 1.0) -> pd.DataFrame:
+        """One row per comparison; `scale` multiplies mean_diff and sd_diff alike (100: accuracies in points)."""
         df = pd.DataFrame.from_dict(self.rows, orient="index").rename_axis("comparison").reset_index()
         if len(df):
+            df[["mean_diff", "sd_diff"]] *= scale
             df["p_holm"] = holm(df["p_t"])
             df["significant"] = df["p_holm"] < self.level
         return df
@@ -99,6 +103,11 @@ class Family:
         if key not in df.index:
             raise KeyError(f"no comparison {key!r}; added: {', '.join(df.index)}")
         return df.loc[key].to_dict()
+
+    def shows(self, key: str, sign: int = 1) -> bool:
+        """Whether the corrected test is significant with the mean difference of the given sign (+1: a > b)."""
+        r = self.result(key)
+        return bool(r["significant"]) and r["mean_diff"] * sign > 0
 
     def says(self, key: str, better="beats", worse="is below", scale=100.0, unit="points") -> str:
         """'beats (+2.1 ± 0.8 points, p_Holm = 0.010, n = 5)', or 'shows no significant difference (...)'."""

@@ -13,6 +13,16 @@ from .store import atomic_write
 
 VERDICTS = ("yes", "partly", "no")
 FIELDS = ("figure", "claim", "paper", "ours", "reproduces")
+RULE = ("**Reproduces?** yes: every Holm-corrected paired test behind the claim comes out as the paper says; "
+        "partly: some do; no: none does.")
+
+
+def verdict(holds) -> str:
+    """yes / partly / no from the outcomes (True: as the paper says) of the tests behind one claim."""
+    holds = [bool(h) for h in holds]
+    if not holds:
+        raise ValueError("a verdict needs at least one test outcome")
+    return "yes" if all(holds) else "partly" if any(holds) else "no"
 
 
 def claim(figure: str, claim: str, paper: str, ours: str, reproduces: str) -> dict:

@@ -181,11 +181,15 @@ def connectivity_runs(P) -> list:
 
 
 def landscape_grids(P) -> dict:
-    """Figs. 5, 13-16: {"view/coords[/zoom]": LandscapeCfg} around one teacher and its two students."""
+    """Figs. 5, 13-16: {"view/coords[/zoom]": LandscapeCfg} around the teacher of the first seed and its two
+    students, plus the crop around the teacher for every further seed ("shared/ortho/zoom/seed=S"), which
+    carries the asymmetric-valley verdict over seeds. The first seed's keys and configs do not depend on the
+    other seeds, so its store entries stay those of a single-seed run."""
     from dataclasses import replace
 
     from .landscape import BN_CHOICES, LandscapeCfg
-    endpoint = distill_run(P, *P["arch"], P["seed"], probe_nets=tuple(P["probe_nets"]))
+    first, *others = require(P, "seeds")
+    endpoint = distill_run(P, *P["arch"], first, probe_nets=tuple(P["probe_nets"]))
     base = LandscapeCfg(distill=endpoint, local_alpha=P["alpha"], resolution=P["resolution"], margin=P["margin"],
                         bn=P["bn"], eval_size=P["eval_size"], probe_train=P["probe_train"],
                         probe_test=P["probe_test"], linear_steps=P["linear_steps"], batched=P["batched"],
@@ -197,6 +201,9 @@ def landscape_grids(P) -> dict:
                                          probe_test=P["crop_probe_test"])
     other = next(b for b in BN_CHOICES if b != P["bn"])  # the shared view again with the other BN choice
     grids[f"shared/interp/bn={other}"] = replace(grids["shared/interp"], bn=other)
+    for seed in others:
+        grids[f"shared/ortho/zoom/seed={seed}"] = replace(grids["shared/ortho/zoom"],
+                                                          distill=replace(endpoint, seed=seed))
     return grids
 
 

@@ -18,7 +18,7 @@ import pytest
 from rtdlib.store import MARKER, Store
 
 ROOT = Path(__file__).resolve().parent.parent
-# 05 trains its endpoints (2 epochs), evaluates landscape grids (checkpointed every 2 points), saves 13 files
+# 05 trains its endpoints (2 epochs), evaluates landscape grids (checkpointed every 2 points), saves 15 files
 NOTEBOOKS = os.environ.get("RTD_FAULT_NOTEBOOKS", "05_landscapes")
 TIMING_KEYS = {"eval_seconds", "seconds_per_point"}  # wall-clock measurements inside metrics
 pytestmark = pytest.mark.faults

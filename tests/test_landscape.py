@@ -1,4 +1,5 @@
 """Landscape engine on tiny nets: plane geometry, BN choice, loop == vmap, resume, finer grids."""
+import dataclasses
 import math
 
 import numpy as np
@@ -212,8 +213,8 @@ def test_line_slices_stay_inside_awkward_windows(angle, offset):
     from rtdlib import landscape_plots as lp
     a, b = np.linspace(-0.3, 0.7, 7) * 1.7e-3, np.linspace(-1.1, 0.9, 5) * 3.3  # bounds that do not round evenly
     plane = np.add.outer(b, a)  # value = a + b: linear, so interpolation is exact
-    m = {"a": a.tolist(), "b": b.tolist(), "grids": {"linear": [plane.tolist()]}}
-    dist, vals, ends = lp.line_slice(m, "linear", angle, offset)
+    m = {"a": a.tolist(), "b": b.tolist(), "grids": {"norm": [plane.tolist()]}}  # a metric drawn as stored
+    dist, vals, ends = lp.line_slice(m, "norm", angle, offset)
     if ends is None:
         return
     start, end = ends
@@ -262,3 +263,28 @@ def test_kl_slice_through_the_teacher_loses_only_the_zero_itself():
     assert np.isnan(vals[100]) and np.isfinite(np.delete(vals, 100)).all()
     kl_row = np.array([1e-5, 0.0, 1e-6])  # the row b = 0: KL interpolated linearly, then log10
     assert np.allclose(vals[[0, 50, 150, 200]], np.log10([kl_row[0], kl_row[0] / 2, kl_row[2] / 2, kl_row[2]]))
+
+
+def test_probe_accuracies_are_drawn_in_percent():
+    from rtdlib import landscape_plots as lp
+    m = toy_grid()
+    m["grids"]["linear"] = [[[0.1, 0.2, 0.3]] * 3]
+    assert np.allclose(lp.values(m, "linear")[0], [10, 20, 30])
+    _, vals, _ = lp.line_slice(m, "linear", 0.0, 0.0, n=3)
+    assert np.allclose(vals, [10, 20, 30]) and "%" in lp.LABELS["linear"]
+
+
+def test_landscape_grids_over_seeds_keep_the_first_seeds_entries():
+    from rtdlib import sweeps
+    from rtdlib.config import config_hash
+    from rtdlib.profiles import settings
+    one = sweeps.landscape_grids(settings("05_landscapes", "smoke", seeds=[0]))
+    three = sweeps.landscape_grids(settings("05_landscapes", "smoke", seeds=[0, 1, 2]))
+    assert {k: config_hash("landscape", c) for k, c in one.items()} == \
+        {k: config_hash("landscape", three[k]) for k in one}  # a single seed's store entries are unchanged
+    extra = {k: c for k, c in three.items() if k not in one}
+    assert sorted(extra) == ["shared/ortho/zoom/seed=1", "shared/ortho/zoom/seed=2"]
+    zoom = one["shared/ortho/zoom"]
+    for seed, c in zip((1, 2), (extra["shared/ortho/zoom/seed=1"], extra["shared/ortho/zoom/seed=2"])):
+        assert c.distill.seed == seed and c.distill == dataclasses.replace(zoom.distill, seed=seed)
+        assert dataclasses.replace(c, distill=zoom.distill) == zoom  # the same crop, around another teacher

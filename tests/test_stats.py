@@ -1,0 +1,37 @@
+"""Paired tests and the Holm-corrected family a notebook's verdicts come from."""
+import numpy as np
+import pytest
+
+from rtdlib import stats, summary
+
+
+def test_differences_equal_up_to_rounding_are_not_significant():
+    a, b = np.array([0.3, 0.8]), np.array([0.2, 0.7])  # accuracies as fractions: a - b is 0.1 up to rounding
+    assert np.ptp(a - b) > 0  # the rounding noise is there
+    r = stats.paired_test(a, b)
+    assert np.isnan(r["p_t"])
+    fam = stats.Family()
+    fam.add("x", a, b)
+    assert not fam.result("x")["significant"] and "no significant difference" in fam.says("x")
+
+
+def test_family_scales_both_columns_and_shows_only_significant_signed_results():
+    fam = stats.Family()
+    rng = np.random.default_rng(0)
+    base = rng.normal(0.5, 0.05, 8)
+    fam.add("up", base + 0.10 + rng.normal(0, 0.005, 8), base)
+    fam.add("noise", base + rng.normal(0, 0.05, 8), base)
+    t = fam.table(scale=100)
+    raw = fam.table()
+    assert np.allclose(t.mean_diff, raw.mean_diff * 100) and np.allclose(t.sd_diff, raw.sd_diff * 100)
+    assert fam.shows("up") and not fam.shows("up", -1) and not fam.shows("noise")
+
+
+@pytest.mark.parametrize("holds, expected", [([True, True], "yes"), ([True, False], "partly"), ([False], "no")])
+def test_verdict(holds, expected):
+    assert summary.verdict(holds) == expected
+
+
+def test_verdict_needs_a_test():
+    with pytest.raises(ValueError):
+        summary.verdict([])
