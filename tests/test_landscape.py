@@ -262,3 +262,21 @@ def test_kl_slice_through_the_teacher_loses_only_the_zero_itself():
     assert np.isnan(vals[100]) and np.isfinite(np.delete(vals, 100)).all()
     kl_row = np.array([1e-5, 0.0, 1e-6])  # the row b = 0: KL interpolated linearly, then log10
     assert np.allclose(vals[[0, 50, 150, 200]], np.log10([kl_row[0], kl_row[0] / 2, kl_row[2] / 2, kl_row[2]]))
+
+
+def test_grid_nodes_hold_the_points_they_are_named_after(store):
+    """In the shared view θ_1 (the local student) sits at (a, b) = (1, 0) and θ_2 (the nonlocal one) at
+    (0, 1); the ‖θ‖ grid there is the norm of each stored student's parameters, summed by hand."""
+    from dataclasses import replace
+    c = cfg(bn="teacher")
+    res = store.get_or_run("landscape", c, L.landscape)
+    params = {n for n, _ in make_nets(DISTILL, 1)[0].named_parameters()}
+
+    def norm(alpha):
+        sd = store.get("distill", replace(DISTILL, alpha=alpha)).load("student")
+        return math.sqrt(sum(v.double().pow(2).sum().item() for k, v in sd.items() if k in params))
+
+    local, nonlocal_ = norm(c.local_alpha), norm(1.0)
+    assert abs(local - nonlocal_) > 1e-3 * local  # the two points are told apart
+    assert math.isclose(at(res, "norm", 1.0, 0.0), local, rel_tol=1e-6)
+    assert math.isclose(at(res, "norm", 0.0, 1.0), nonlocal_, rel_tol=1e-6)

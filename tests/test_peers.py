@@ -197,7 +197,7 @@ def test_killed_run_resumes_to_identical_numbers(tmp_path, monkeypatch):
 def test_training_redraws_the_seeded_roles_every_step(store):
     """BN counts a network's student steps (a teacher's buffers are restored); by hand from the rule: each
     step a permutation from the generator seeded seed + ROLE_SEED, its last K - K//2 entries students."""
-    c = cfg(k=3, rule="random_roles", seed=1)  # one epoch of 4 steps
+    c = cfg(k=3, rule="random_roles", seed=3)  # one epoch of 4 steps
     g = torch.Generator().manual_seed(c.seed + P.ROLE_SEED)
     by_hand = [0] * c.k
     for _ in range(4):
@@ -205,7 +205,7 @@ def test_training_redraws_the_seeded_roles_every_step(store):
             by_hand[s] += 1
     saved = store.get_or_run("peers", c, P.train_peers).load("peers")
     counts = [sd["encoder.body.1.num_batches_tracked"].item() for sd in saved]
-    assert counts == by_hand and sum(counts) == 4 * 2 and max(counts) < 4  # no network a student in every step
+    assert counts == by_hand and len(set(counts)) == 3  # by hand: 3, 1, 4 (seed 0 would give 3, 2, 3)
 
 
 def test_control_loss_is_the_distillation_of_each_networks_own_eval_mode_init():
