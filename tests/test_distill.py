@@ -132,13 +132,14 @@ def test_probes_run_at_exactly_the_configured_epochs():
 
 def test_data_size_runs_take_the_fewest_whole_epochs_that_reach_the_step_budget():
     """Fig. 4 compares sizes at an equal number of updates: ceil(steps / batches per epoch) epochs, where an
-    epoch of n < batch_size images is one batch (by hand: 10/1, 10/3, 10/6, 10/10 batches per epoch)."""
+    epoch of n < batch_size images is one batch and a last partial batch is dropped (by hand: 10 steps at
+    1, 3, 3, 6, 10 batches per epoch)."""
     from rtdlib import sweeps
     from rtdlib.config import ConfigError
     from rtdlib.profiles import settings
-    P = settings("03_data_dependence", "smoke") | {"sizes": [20, 96, 200, 320], "steps": 10, "batch_size": 32}
+    P = settings("03_data_dependence", "smoke") | {"sizes": [20, 96, 100, 200, 320], "steps": 10, "batch_size": 32}
     cfgs = sweeps.data_size(P)
-    by_hand = {20: 10, 96: 4, 200: 2, 320: 1}
+    by_hand = {20: 10, 96: 4, 100: 4, 200: 2, 320: 1}
     assert {(c.data.train_size, c.data.noise, c.epochs, c.seed) for c in cfgs} == \
         {(n, noise, e, s) for n, e in by_hand.items() for noise in (False, True) for s in P["seeds"]}
     assert len(cfgs) == 2 * len(by_hand) * len(P["seeds"])
