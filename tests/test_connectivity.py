@@ -71,7 +71,8 @@ def test_path_points_use_the_recorded_bn_statistics(store, monkeypatch, bn):
     ds, net, cl = S.prepare(cfg.train, torch.device("cpu"), store)
     runs = {o: store.get("supervised", replace(cfg.train, seed=o)) for o in (0, 1)}
     sd_i, sd_j = runs[0].load("final"), runs[1].load("final")  # theta(gamma) = gamma theta_i + (1 - gamma) theta_j
-    for at, trained, err in ((0, sd_j, pair["error_j"]), (1, C.interpolate(sd_i, sd_j, 0.5), None),
+    midpoint = {k: 0.5 * v + 0.5 * sd_j[k] if v.is_floating_point() else v for k, v in sd_i.items()}  # by hand
+    for at, trained, err in ((0, sd_j, pair["error_j"]), (1, midpoint, None),
                              (2, sd_i, pair["error_i"])):
         weights = {k: v for k, v in trained.items() if "running" not in k and "num_batches" not in k}
         assert all(torch.equal(seen[at][k], v) for k, v in weights.items())
@@ -127,3 +128,24 @@ def test_barrier_test_is_one_sided_and_its_wilcoxon_floor_is_attained():
         stats.paired_test(student, init, "lower")
     with pytest.raises(ConfigError, match="number of pairs n = 0 is outside"):
         stats.min_wilcoxon_p(0)
+
+
+def test_barrier_with_unequal_end_points_by_hand():
+    """Frankle et al.'s height: max error on the path minus the mean of the two end points' errors
+    (not the largest rise above the straight line between them)."""
+    assert C.barrier([0.1, 0.4, 0.2, 0.3]) == pytest.approx(0.4 - 0.2)  # line: 0.1, 0.167, 0.233, 0.3
+    assert C.barrier([0.5, 0.2, 0.1]) == pytest.approx(0.5 - 0.3)  # monotone path: max at an end point
+
+
+def test_interpolation_mixes_bn_running_statistics_like_the_weights():
+    a = {"conv.weight": torch.tensor([[1.0, -2.0]]), "bn.weight": torch.tensor([1.0, 1.0]),
+         "bn.running_mean": torch.tensor([0.0, 4.0]), "bn.running_var": torch.tensor([1.0, 9.0]),
+         "bn.num_batches_tracked": torch.tensor(7)}
+    b = {"conv.weight": torch.tensor([[3.0, 2.0]]), "bn.weight": torch.tensor([0.0, 2.0]),
+         "bn.running_mean": torch.tensor([8.0, 0.0]), "bn.running_var": torch.tensor([5.0, 1.0]),
+         "bn.num_batches_tracked": torch.tensor(3)}
+    mid = C.interpolate(a, b, 0.25)  # 0.25 a + 0.75 b, by hand:
+    by_hand = {"conv.weight": [[2.5, 1.0]], "bn.weight": [0.25, 1.75], "bn.running_mean": [6.0, 1.0],
+               "bn.running_var": [4.0, 3.0]}
+    assert all(torch.allclose(mid[k], torch.tensor(v)) for k, v in by_hand.items())
+    assert mid["bn.num_batches_tracked"].item() == 3 and C.interpolate(a, b, 0.75)["bn.num_batches_tracked"].item() == 7

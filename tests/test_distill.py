@@ -108,3 +108,57 @@ def test_probes_inside_an_epoch_land_on_their_steps_and_leave_training_unchanged
     assert [h["loss"] for h in plain["history"]] == [h["loss"] for h in probed["history"]]
     with pytest.raises(ConfigError, match="probe_steps \\[9\\]"):
         D.distill(tiny_cfg(probe_steps=(9,)), device="cpu")
+
+
+def objective_by_hand(cfg):
+    """(cross-entropy, KL, teacher entropy) of the paper's objective on the whole train set, one batch:
+    softmax(teacher / tau_t) as soft labels for student / tau_s, teacher in eval mode, student in train mode."""
+    from rtdlib import data
+    ds = data.load(cfg.data, "cpu")
+    teacher, student, _ = D.make_nets(cfg, ds.shape[0])
+    x = ds.normalize(ds.x_train)
+    with torch.no_grad():
+        t = teacher.eval()(x) / cfg.tau_teacher
+        s = student.train()(x) / cfg.tau_student
+    ce = torch.nn.functional.cross_entropy(s, t.softmax(1)).item()
+    ent = torch.distributions.Categorical(logits=t).entropy().mean().item()
+    kl = torch.nn.functional.kl_div(s.log_softmax(1), t.log_softmax(1), log_target=True, reduction="batchmean").item()
+    return ce, kl, ent
+
+
+def test_recorded_objective_uses_both_temperatures_and_the_eval_mode_teacher():
+    """With one full batch per epoch, epoch 0 and the loss of epoch 1's only step (taken before the update)
+    are the objective at initialization; distinct temperatures tell student and teacher apart."""
+    cfg = tiny_cfg(epochs=1, batch_size=256, probe_epochs=(), tau_student=0.5, tau_teacher=0.2)
+    ce, kl, ent = objective_by_hand(cfg)
+    h = D.distill(cfg, device="cpu")["history"]
+    for row in h:  # epoch 0 (the probe copy) and epoch 1 (the training step)
+        assert row["loss"] == pytest.approx(ce, rel=1e-4)
+        assert row["kl"] == pytest.approx(kl, rel=1e-3, abs=1e-5)
+        assert row["teacher_entropy"] == pytest.approx(ent, rel=1e-4)
+    assert kl > 0.01  # the check above tells a swapped or untempered loss apart
+
+
+def test_probes_run_at_exactly_the_configured_epochs():
+    out = D.distill(tiny_cfg(epochs=2, probe_epochs=(0, 1), probe_nets=("student",)), device="cpu")
+    assert [p["epoch"] for p in out["probes"] if p["probe"] == "linear"] == [0, 1]  # not the last epoch 2
+
+
+def test_data_size_runs_take_the_fewest_whole_epochs_that_reach_the_step_budget():
+    """Fig. 4 compares sizes at an equal number of updates: ceil(steps / batches per epoch) epochs, where an
+    epoch of n < batch_size images is one batch and a last partial batch is dropped (by hand: 10 steps at
+    1, 3, 3, 6, 10 batches per epoch)."""
+    from rtdlib import sweeps
+    from rtdlib.config import ConfigError
+    from rtdlib.profiles import settings
+    P = settings("03_data_dependence", "smoke") | {"sizes": [20, 96, 100, 200, 320], "steps": 10, "batch_size": 32}
+    cfgs = sweeps.data_size(P)
+    by_hand = {20: 10, 96: 4, 100: 4, 200: 2, 320: 1}
+    assert {(c.data.train_size, c.data.noise, c.epochs, c.seed) for c in cfgs} == \
+        {(n, noise, e, s) for n, e in by_hand.items() for noise in (False, True) for s in P["seeds"]}
+    assert len(cfgs) == 2 * len(by_hand) * len(P["seeds"])
+    probe = {(c.probe_data.name, c.probe_data.train_size, c.probe_data.noise) for c in cfgs}
+    assert probe == {(P["dataset"], P["probe_train_size"], False)}  # one clean probe set for all
+    assert all(c.probe_epochs == (c.epochs,) and c.batch_size == 32 for c in cfgs)
+    with pytest.raises(ConfigError, match="size n = 321 exceeds steps x batch_size = 320"):
+        sweeps.data_size(P | {"sizes": [321]})

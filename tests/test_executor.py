@@ -97,3 +97,15 @@ def test_pool_workers_die_with_the_process_that_started_them():
     while alive() and time.time() < deadline:
         time.sleep(0.1)
     assert not alive(), "a pool worker outlived the killed process that started it"
+
+
+def test_a_lone_missing_entry_is_still_computed_by_a_one_thread_worker(tmp_path):
+    """Its numbers must not depend on how many other entries were missing: with workers > 1 even one
+    entry goes to the pool, not to this two-threaded process."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        (r,) = executor.run_all("distill", CFGS[:1], Store(tmp_path), workers=2)
+    finally:
+        torch.set_num_threads(before)
+    assert "1 threads" in r.meta["device"]

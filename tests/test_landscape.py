@@ -288,3 +288,21 @@ def test_landscape_grids_over_seeds_keep_the_first_seeds_entries():
     for seed, c in zip((1, 2), (extra["shared/ortho/zoom/seed=1"], extra["shared/ortho/zoom/seed=2"])):
         assert c.distill.seed == seed and c.distill == dataclasses.replace(zoom.distill, seed=seed)
         assert dataclasses.replace(c, distill=zoom.distill) == zoom  # the same crop, around another teacher
+
+
+def test_grid_nodes_hold_the_points_they_are_named_after(store):
+    """In the shared view θ_1 (the local student) sits at (a, b) = (1, 0) and θ_2 (the nonlocal one) at
+    (0, 1); the ‖θ‖ grid there is the norm of each stored student's parameters, summed by hand."""
+    from dataclasses import replace
+    c = cfg(bn="teacher")
+    res = store.get_or_run("landscape", c, L.landscape)
+    params = {n for n, _ in make_nets(DISTILL, 1)[0].named_parameters()}
+
+    def norm(alpha):
+        sd = store.get("distill", replace(DISTILL, alpha=alpha)).load("student")
+        return math.sqrt(sum(v.double().pow(2).sum().item() for k, v in sd.items() if k in params))
+
+    local, nonlocal_ = norm(c.local_alpha), norm(1.0)
+    assert abs(local - nonlocal_) > 1e-3 * local  # the two points are told apart
+    assert math.isclose(at(res, "norm", 1.0, 0.0), local, rel_tol=1e-6)
+    assert math.isclose(at(res, "norm", 0.0, 1.0), nonlocal_, rel_tol=1e-6)

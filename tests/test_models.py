@@ -58,3 +58,16 @@ def test_mlp_init_is_trunc_normal_with_zero_bias():
     # DINO's trunc_normal_(std=0.02) keeps torch's absolute bounds [-2, 2]: in effect a plain normal
     assert abs(w.std().item() - 0.02) < 0.001 and abs(w.mean().item()) < 0.001
     assert head.mlp[0].bias.abs().max() == 0 and head.lin1.bias.abs().max() == 0
+
+
+def test_paper_head_forward_divides_each_last_layer_row_by_its_norm():
+    head = Head(12, 6, hidden_dim=32, bottleneck_dim=4)
+    w = torch.tensor([[3.0, 4.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0], [1.0, 1.0, 1.0, 1.0],
+                      [0.0, 5.0, 0.0, 0.0], [1.0, 0.0, 2.0, 2.0], [0.5, 0.0, 0.0, 0.0]])
+    with torch.no_grad():
+        head.lin2.weight.copy_(w)
+    rows = w / torch.tensor([5.0, 2.0, 2.0, 5.0, 3.0, 0.5]).unsqueeze(1)  # row norms by hand
+    z = torch.randn(5, 12)
+    u = head.lin1(head.mlp(z))
+    u = u / u.norm(dim=1, keepdim=True)  # the l2 bottleneck
+    assert torch.allclose(head(z), u @ rows.T, atol=1e-6)

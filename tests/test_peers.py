@@ -192,3 +192,35 @@ def test_killed_run_resumes_to_identical_numbers(tmp_path, monkeypatch):
     assert resumed.metrics == clean.metrics
     for a, b in zip(resumed.load("peers"), clean.load("peers")):
         assert all(torch.equal(a[k], v) for k, v in b.items())
+
+
+def test_training_redraws_the_seeded_roles_every_step(store):
+    """BN counts a network's student steps (a teacher's buffers are restored); by hand from the rule: each
+    step a permutation from the generator seeded seed + ROLE_SEED, its last K - K//2 entries students."""
+    c = cfg(k=3, rule="random_roles", seed=3)  # one epoch of 4 steps
+    g = torch.Generator().manual_seed(c.seed + P.ROLE_SEED)
+    by_hand = [0] * c.k
+    for _ in range(4):
+        for s in torch.randperm(c.k, generator=g)[c.k // 2:].tolist():
+            by_hand[s] += 1
+    saved = store.get_or_run("peers", c, P.train_peers).load("peers")
+    counts = [sd["encoder.body.1.num_batches_tracked"].item() for sd in saved]
+    assert counts == by_hand and len(set(counts)) == 3  # by hand: 3, 1, 4 (seed 0 would give 3, 2, 3)
+
+
+def test_control_loss_is_the_distillation_of_each_networks_own_eval_mode_init():
+    """Rule none, one full batch: the recorded epoch-1 loss is that of the only step, taken at the inits:
+    mean over networks of CE(softmax(f_i^0(x)) in eval mode, f_i(x) in train mode), computed by hand."""
+    from rtdlib import data
+    c = cfg(k=2, rule="none", consensus_weight=0.0, batch_size=256)
+    ds = data.load(c.data, "cpu")
+    x = ds.normalize(ds.x_train)
+    by_hand = []
+    with torch.no_grad():
+        for i in range(c.k):
+            net = P.build_net(c, 1, i)
+            target = net.eval()(x).softmax(1)
+            by_hand.append(torch.nn.functional.cross_entropy(net.train()(x), target).item())
+    (row,) = P.train_peers(c, device="cpu")["history"]
+    assert row["anchor"] == pytest.approx(sum(by_hand) / 2, rel=1e-4) == pytest.approx(row["loss"], rel=1e-6)
+    assert row["peer"] == 0

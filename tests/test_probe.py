@@ -92,3 +92,29 @@ def test_recalibration_restores_a_correctly_calibrated_copy():
     assert not torch.allclose(features(broken, x, ident), ref, atol=1e-3)
     fixed = recalibrate_bn(broken, x, ident, batch_size=128)
     assert torch.allclose(features(fixed, x, ident), ref, atol=1e-4)
+
+
+def test_linear_probe_is_invariant_to_an_affine_map_of_the_features():
+    """Train and test features are standardized with the train statistics: shifting and rescaling every
+    feature (far from zero mean and unit scale) leaves the probe's accuracy unchanged."""
+    x, y = blobs(600, sep=1.5)
+    scale, shift = torch.linspace(0.1, 20.0, x.shape[1]), torch.linspace(-50.0, 300.0, x.shape[1])
+    plain = linear_probe(x[:400], y[:400], x[400:], y[400:], 4)
+    moved = linear_probe(x[:400] * scale + shift, y[:400], x[400:] * scale + shift, y[400:], 4)
+    assert plain > 0.8 and abs(moved - plain) <= 2 / 200  # rounding may flip a point or two
+
+
+def test_recalibration_of_a_net_with_default_momentum_averages_all_batches():
+    """Running statistics after recalibration = the average over the pass's batches of each batch's mean
+    and unbiased variance (cumulative averaging), computed here with forward hooks, whatever the momentum
+    the net was built with (PyTorch's default 0.1 would weight the last batch most)."""
+    from test_connectivity import bn_stats_by_hand
+    net = _bn_net()
+    assert all(m.momentum == 0.1 for m in net.modules() if isinstance(m, nn.BatchNorm2d))
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(96, 1, 8, 8, generator=g) * 2 + torch.linspace(-1, 3, 96).view(96, 1, 1, 1)  # batches differ
+    ident = lambda v: v  # noqa: E731
+    per_batch = [bn_stats_by_hand(net, x[i:i + 32], ident) for i in range(0, 96, 32)]
+    fixed = recalibrate_bn(net, x, ident, batch_size=32).state_dict()
+    for k in per_batch[0]:
+        assert torch.allclose(fixed[k], sum(s[k] for s in per_batch) / 3, rtol=1e-4, atol=1e-5), k

@@ -2,6 +2,7 @@ import json
 import multiprocessing as mp
 import os
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -292,3 +293,46 @@ def test_an_omitted_artifact_is_recomputed_with_the_published_thread_count(tmp_p
         Store(tmp_path / "results", published=[layer]).get_or_run("demo", cfg, fn).load("weights")
         assert torch.get_num_threads() == 2
     assert seen == [1, 1] and full.meta["threads"] == 1
+
+
+@pytest.mark.parametrize("dies_at", ["weights.pt", "config.json", "metrics.json", "meta.json"])
+def test_a_writer_killed_before_a_listed_file_exists_leaves_no_marker(store, monkeypatch, dies_at):
+    """The completion marker comes after every file it lists: a writer killed as it is about to put any
+    of them in place leaves an entry that reads as unfinished, and the rerun completes it."""
+    import rtdlib.store as st
+    cfg = DataCfg("digits", train_size=13)
+    real_replace = os.replace
+
+    def killed(src, dst):
+        if Path(dst).name == dies_at:
+            raise KeyboardInterrupt(f"killed before {dies_at} was in place")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(st.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store.get_or_run("demo", cfg, compute)
+    monkeypatch.undo()
+    path = store.path("demo", cfg)
+    assert not (path / MARKER).exists() and store.get("demo", cfg) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DamagedEntryWarning)  # the files written before the kill
+        assert store.get_or_run("demo", cfg, compute).metrics == {"value": 26}
+
+
+def test_interrupted_write_keeps_the_previous_file_whole(tmp_path, monkeypatch):
+    """A write interrupted before it is on disk leaves the target as it was (old content, or no file at
+    all): never a truncated or half-new file under the final name."""
+    import rtdlib.store as st
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_bytes(b'{"version": 1}\n')
+
+    def interrupted(fd):
+        raise KeyboardInterrupt("killed before fsync")
+
+    monkeypatch.setattr(st.os, "fsync", interrupted)
+    for target in (old, new):
+        with pytest.raises(KeyboardInterrupt):
+            st.atomic_write(target, b'{"version": 2, "padding": "' + b"x" * 100_000 + b'"}\n')
+    monkeypatch.undo()
+    assert old.read_bytes() == b'{"version": 1}\n' and not new.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["old.json"]  # no temporary file either
