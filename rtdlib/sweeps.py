@@ -32,11 +32,16 @@ def head_model(P, arch, norm, width) -> ModelCfg:
     return replace(ModelCfg(arch, norm, width), **P["head"])
 
 
+def probe_cfg(P, **changes) -> ProbeCfg:
+    """The profile's probe: its linear-probe optimizer (the authors' AdamW probe in `paper`), changed by `changes`."""
+    return ProbeCfg(linear_optimizer=P["linear_optimizer"], **changes)
+
+
 def distill_run(P, arch, norm, width, seed, **changes) -> DistillCfg:
     """One distillation run of a notebook: the profile's data, head, locality and optimizer, changed by
     `changes`. Every notebook builds its runs here, so equal settings always give equal store entries."""
     base = dict(data=data_cfg(P), model=head_model(P, arch, norm, width), epochs=P["epochs"],
-                batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P))
+                batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P), probe=probe_cfg(P))
     if "alpha" in P:
         base["alpha"] = P["alpha"]
     return DistillCfg(**(base | changes))
@@ -54,7 +59,7 @@ BASELINE_NETS = ("input", "teacher", "teacher_bnrecal")  # the BN-recalibrated t
 
 def with_baselines(P, arch, norm, width, seed, **changes) -> DistillCfg:
     """A run that also probes the input and the (BN-recalibrated) teacher, with the profile's low-label probe."""
-    return distill_run(P, arch, norm, width, seed, probe=ProbeCfg(low_label=P["low_label"]),
+    return distill_run(P, arch, norm, width, seed, probe=probe_cfg(P, low_label=P["low_label"]),
                        probe_nets=(*BASELINE_NETS, "student"), **changes)
 
 
@@ -144,7 +149,7 @@ def students(P) -> list[DistillCfg]:
     distill_part = P | {"train_size": P["distill_train_size"], "test_size": P["distill_test_size"],
                         "epochs": P["distill_epochs"], "lr": P["distill_lr"], "probe_epochs": [P["distill_epochs"]]}
     return [distill_run(distill_part, *P["arch"], seed, probe_nets=("teacher", "student"),
-                        probe=ProbeCfg(low_label=None)) for seed in P["seeds"]]
+                        probe=probe_cfg(P, low_label=None)) for seed in P["seeds"]]
 
 
 def supervised_runs(P, start: str, distill: DistillCfg, order: int = 0, save_epochs=()):
