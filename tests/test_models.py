@@ -126,7 +126,8 @@ def test_authors_code_head_has_raw_last_layer_rows():
 # ---------------------------------------------------------------- encoder initialization and norm layers
 
 def convs_and_norms(arch, norm, in_channels=3, width=16):
-    enc = models.build(ModelCfg(arch, norm, width, out_dim=8, hidden_dim=8, bottleneck_dim=4), in_channels, seed=0).encoder
+    cfg = ModelCfg(arch, norm, width, out_dim=8, hidden_dim=8, bottleneck_dim=4)
+    enc = models.build(cfg, in_channels, seed=0).encoder
     named = list(enc.named_modules())
     return ([(n, m) for n, m in named if isinstance(m, torch.nn.Conv2d)],
             [m for _, m in named if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.GroupNorm, torch.nn.InstanceNorm2d))])
