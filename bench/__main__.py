@@ -5,10 +5,11 @@ from pathlib import Path
 
 import torch
 
-from bench import distill_speed, executor, figures, landscape, peers, precision
+from bench import distill_speed, executor, figures, landscape, peers, precision, probes
 
 SECTIONS = [("Distillation step (teacher forward + student forward/backward + AdamW)", distill_speed.table),
             ("bf16 autocast vs fp32: whole distillation runs and the probe accuracy they give", precision.table),
+            ("Linear probes: L-BFGS (default) vs the authors' AdamW probe (paper profiles)", probes.table),
             ("Sweep executor: worker processes vs threads", executor.table),
             ("Landscape grid points, plain loop vs functional_call + vmap", landscape.table),
             ("Peer groups: batched (torch.func vmap) vs loop", peers.table),

@@ -19,13 +19,13 @@
 #
 # - **Fig. 10**, the head's output dimension m from 2^0 up to the profile's maximum (paper: 2^16; it
 #   reports a phase transition at the bottleneck dimension m = 256);
-# - **Fig. 11**, the encoder's norm layers: batch, instance, group (8 groups), layer, none;
+# - **Fig. 11**, the encoder's norm layers: batch, instance, group (8 channels per group), layer, none;
 # - **Fig. 12**, the parts of the l2-bottleneck (wn1/lin1/fn1 before the bottleneck, wn2/lin2/fn2
-#   after it), including the authors' public code, whose last layer computes the weight
-#   normalization but multiplies by the raw weight (`authors_code=True`), next to the paper's head.
-#   Computing a normalized weight and not using it leaves a plain linear layer, so that head may be
-#   the head without wn2; the notebook checks whether the two build the same function and, if so,
-#   trains it once and shows it under both labels.
+#   after it), including the authors' public code, whose linear layers compute the weight
+#   normalization but multiply by the raw weight (`authors_code=True`: neither wn1 nor wn2 applies),
+#   next to the paper's head. Computing a normalized weight and not using it leaves a plain linear
+#   layer, so with the paper's parts that head may be the head without wn2; the notebook checks
+#   whether the two build the same function and, if so, trains it once and shows it under both labels.
 #
 # Changing the head leaves the teacher's encoder bit-identical (it is built first, from the same
 # seed), so those variants share the reference run's teacher baselines (the text at the end checks
@@ -296,7 +296,7 @@ txt = (f"- **l2-bottleneck (Fig. 12).** " + ", ".join(f"{v}: {a:.1f}%" for v, a 
           "most performant; this run cannot separate it from the variants above at this number of seeds."))
 if authors:
     a = authors[0]
-    txt += (f" The authors' public code (last-layer weight normalization not applied) reaches {h[a]:.1f}% "
+    txt += (f" The authors' public code (weight normalizations computed but not applied, last layer initialized trunc-normal with std 0.02) reaches {h[a]:.1f}% "
             f"vs {h[ref_parts]:.1f}% for the paper's head"
             + (f" ({F.says(head_keys[a], better='is above it', worse='is below it')})" if a in head_keys else "") + ". "
             + (f"In this implementation it builds the same head as *{', '.join(twins[a])}* (equal parameters at "

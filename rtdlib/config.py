@@ -19,6 +19,7 @@ PAPER_HEAD_PARTS = ("lin1", "fn1", "wn2", "lin2")  # DESIGN.md: linear -> l2 nor
 # "_bnrecal": the same network with BN running statistics re-estimated on the probe's train images
 PROBE_NETS = ("input", "teacher", "student", "teacher_bnrecal", "student_bnrecal")
 PRECISIONS = ("fp32", "bf16")
+LINEAR_OPTIMIZERS = ("lbfgs", "adamw")  # the full-batch L-BFGS fit; the authors' probe (rtdlib.probe)
 
 
 class ConfigError(ValueError):
@@ -96,9 +97,11 @@ class ProbeCfg:
     linear_steps: int = 100            # full-batch L-BFGS iterations
     linear_l2: float = 1e-4
     low_label: int | None = 10         # labels per class for the low-label probes (None: off)
+    linear_optimizer: str = added("lbfgs")  # "adamw": the authors' probe for the full-label linear probe
 
     def __post_init__(self):
         check_choice("k-NN metric", self.knn_metric, ("euclidean", "cosine"))
+        check_choice("linear probe optimizer", self.linear_optimizer, LINEAR_OPTIMIZERS)
         check_range("knn_k", self.knn_k, 1, 10_000)
 
 
@@ -121,6 +124,9 @@ class DistillCfg:
     probe_nets: tuple[str, ...] = PROBE_NETS
     channels_last: bool = True
     precision: str = added("fp32")     # "bf16": the training step under bf16 autocast (probes stay fp32)
+    # AdamW weight decay of biases and other 1-d parameters (norm affines), None: `weight_decay`. The authors'
+    # code leaves PyTorch's default 0.01 there (its second param group); the paper says no weight decay
+    bias_weight_decay: float | None = added(None)
 
     def __post_init__(self):
         check_choice("precision", self.precision, PRECISIONS)
@@ -128,6 +134,9 @@ class DistillCfg:
         check_range("epochs", self.epochs, 0, 100_000)
         check_range("batch_size", self.batch_size, 1, 1 << 20)
         check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
+        if self.bias_weight_decay is not None:
+            check_range("bias_weight_decay", self.bias_weight_decay, 0.0, 1.0)
         check_range("tau_teacher", self.tau_teacher, 0.0, 1e6, lo_open=True)
         check_range("tau_student", self.tau_student, 0.0, 1e6, lo_open=True)
         object.__setattr__(self, "probe_epochs", tuple(sorted(set(self.probe_epochs))))

@@ -35,6 +35,19 @@ def distill_loss(s_logits, t_logits, tau_s=1.0, tau_t=1.0):
     return ce, ce - ent, ent
 
 
+def optimizer(student, cfg: DistillCfg) -> torch.optim.AdamW:
+    """AdamW with `weight_decay`; with `bias_weight_decay` set, biases and other 1-d parameters (norm
+    affines) form a second param group with that decay, as in the authors' code (whose test for that
+    group is: name ends in "bias" or one dimension)."""
+    if cfg.bias_weight_decay is None:
+        return torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    named = list(student.named_parameters())
+    one_d = [n.endswith("bias") or p.dim() == 1 for n, p in named]
+    return torch.optim.AdamW([{"params": [p for (_, p), b in zip(named, one_d) if not b]},
+                              {"params": [p for (_, p), b in zip(named, one_d) if b],
+                               "weight_decay": cfg.bias_weight_decay}], lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
 def make_nets(cfg: DistillCfg, in_channels: int, teacher_state: dict | None = None):
     """(teacher, student, init info): the teacher from seed 2s (or from `teacher_state`, e.g. a
     distilled student), the independent init from 2s + 1."""
@@ -91,7 +104,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     teacher.to(device, memory_format=fmt)
     student.to(device, memory_format=fmt).train()
     init = copy.deepcopy(student).requires_grad_(False)
-    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = optimizer(student, cfg)
     prober = Prober(pds, cfg.probe, cl)
     history, probes, start = [], [], 1
     state = run.resume() if run else None

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from .config import ConfigError, DataCfg, DistillCfg, ModelCfg, ProbeCfg, config_hash, replace
-from .models.head import applied_parts
 
 
 def data_cfg(P) -> DataCfg:
@@ -32,11 +31,16 @@ def head_model(P, arch, norm, width) -> ModelCfg:
     return replace(ModelCfg(arch, norm, width), **P["head"])
 
 
+def probe_cfg(P, **changes) -> ProbeCfg:
+    """The profile's probe: its linear-probe optimizer (the authors' AdamW probe in `paper`), changed by `changes`."""
+    return ProbeCfg(linear_optimizer=P["linear_optimizer"], **changes)
+
+
 def distill_run(P, arch, norm, width, seed, **changes) -> DistillCfg:
     """One distillation run of a notebook: the profile's data, head, locality and optimizer, changed by
     `changes`. Every notebook builds its runs here, so equal settings always give equal store entries."""
     base = dict(data=data_cfg(P), model=head_model(P, arch, norm, width), epochs=P["epochs"],
-                batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P))
+                batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P), probe=probe_cfg(P))
     if "alpha" in P:
         base["alpha"] = P["alpha"]
     if P.get("probe_steps"):  # probes inside epochs too: a log-spaced curve over the early steps
@@ -56,7 +60,7 @@ BASELINE_NETS = ("input", "teacher", "teacher_bnrecal")  # the BN-recalibrated t
 
 def with_baselines(P, arch, norm, width, seed, **changes) -> DistillCfg:
     """A run that also probes the input and the (BN-recalibrated) teacher, with the profile's low-label probe."""
-    return distill_run(P, arch, norm, width, seed, probe=ProbeCfg(low_label=P["low_label"]),
+    return distill_run(P, arch, norm, width, seed, probe=probe_cfg(P, low_label=P["low_label"]),
                        probe_nets=(*BASELINE_NETS, "student"), **changes)
 
 
@@ -65,9 +69,9 @@ def ablation_variants(P) -> list[tuple[str, str, DistillCfg]]:
 
     Each study changes one thing of the reference model: the output dimension m (Fig. 10), the norm
     layer (Fig. 11), or the l2-bottleneck parts, including the authors' public code (Fig. 12). The
-    reference config recurs in every study and is run once (same hash). A head variant is given by
-    the parts it applies (`applied_parts`), so the authors' code and the head without wn2, which are
-    the same function, are one run under two labels. A head change leaves the teacher's encoder
+    reference config recurs in every study and is run once (same hash). The authors' code is its own
+    run: it applies neither weight normalization and starts lin2 trunc-normal (std 0.02), so it is the
+    head without wn1 and wn2 at a smaller initial scale (`models.head`). A head change leaves the teacher's encoder
     bit-identical (it is built first from the same seed), so every head variant's teacher baselines
     equal the reference run's.
     """
@@ -82,7 +86,7 @@ def ablation_variants(P) -> list[tuple[str, str, DistillCfg]]:
             for n in P["norms"]:
                 add("norm", n, norm=n)
             for label, parts, authors_code in P["head_variants"]:
-                add("head", label, head_parts=applied_parts(parts, authors_code), authors_code=False)
+                add("head", label, head_parts=tuple(parts), authors_code=authors_code)
     return out
 
 
@@ -146,7 +150,7 @@ def students(P) -> list[DistillCfg]:
     distill_part = P | {"train_size": P["distill_train_size"], "test_size": P["distill_test_size"],
                         "epochs": P["distill_epochs"], "lr": P["distill_lr"], "probe_epochs": [P["distill_epochs"]]}
     return [distill_run(distill_part, *P["arch"], seed, probe_nets=("teacher", "student"),
-                        probe=ProbeCfg(low_label=None)) for seed in P["seeds"]]
+                        probe=probe_cfg(P, low_label=None)) for seed in P["seeds"]]
 
 
 def supervised_runs(P, start: str, distill: DistillCfg, order: int = 0, save_epochs=()):

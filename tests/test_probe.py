@@ -1,11 +1,14 @@
 import copy
+import math
 
+import pytest
 import torch
 from torch import nn
 
 from rtdlib import models
-from rtdlib.config import ModelCfg
-from rtdlib.probe import features, knn_probe, linear_probe, low_label_indices, recalibrate_bn
+from rtdlib.config import ConfigError, ModelCfg, ProbeCfg, hashed_dict
+from rtdlib.probe import (adamw_linear_probe, features, knn_probe, linear_probe, low_label_indices, probe_all,
+                          recalibrate_bn)
 
 
 def blobs(n, d=20, classes=4, sep=6.0, seed=0):
@@ -26,6 +29,53 @@ def test_linear_probe_is_deterministic():
     x, y = blobs(300, sep=1.0)
     a = linear_probe(x[:200], y[:200], x[200:], y[200:], 4)
     assert a == linear_probe(x[:200], y[:200], x[200:], y[200:], 4)
+
+
+def test_authors_probe_separable_random_labels_and_deterministic():
+    x, y = blobs(1200)  # 800 train images: at batch 256 and lr 1e-3 only 40 small steps, so more and larger here
+    assert adamw_linear_probe(x[:800], y[:800], x[800:], y[800:], 4, batch_size=100, lr=0.05) > 0.95
+    y_rand = torch.randint(0, 4, (1200,), generator=torch.Generator().manual_seed(1))
+    acc = adamw_linear_probe(x[:800], y_rand[:800], x[800:], y_rand[800:], 4, batch_size=100, lr=0.05)
+    assert abs(acc - 0.25) < 0.1
+    x, y = blobs(700, sep=1.0)
+    assert adamw_linear_probe(x[:500], y[:500], x[500:], y[500:], 4) == adamw_linear_probe(x[:500], y[:500], x[500:],
+                                                                                           y[500:], 4)
+
+
+def test_authors_probe_is_the_public_procedure():
+    """dinopl/probing.py, LinearAnalysis: nn.Linear at PyTorch's default init, AdamW() with no arguments, the
+    train features in fixed shuffled mini-batches of 256, 10 passes; no standardization."""
+    x, y = blobs(700, sep=1.0)
+    g = torch.Generator().manual_seed(0)
+    clf = nn.Linear(20, 4)
+    with torch.no_grad():
+        clf.weight.copy_(torch.rand(4, 20, generator=g) * 2 / math.sqrt(20) - 1 / math.sqrt(20))
+        clf.bias.copy_(torch.rand(4, generator=g) * 2 / math.sqrt(20) - 1 / math.sqrt(20))
+    batches = torch.randperm(500, generator=g).split(256)
+    opt = torch.optim.AdamW(clf.parameters())  # PyTorch's defaults: lr 1e-3, weight decay 0.01
+    for _ in range(10):
+        for idx in batches:
+            opt.zero_grad()
+            nn.functional.cross_entropy(clf(x[idx]), y[idx]).backward()
+            opt.step()
+    expected = (clf(x[500:]).argmax(1) == y[500:]).float().mean().item()
+    assert adamw_linear_probe(x[:500], y[:500], x[500:], y[500:], 4) == expected
+    scaled = x * torch.logspace(-2, 2, 20)  # per-feature scales: the standardized L-BFGS probe does not see them
+    assert linear_probe(scaled[:500], y[:500], scaled[500:], y[500:], 4) == linear_probe(x[:500], y[:500], x[500:],
+                                                                                         y[500:], 4)
+    assert adamw_linear_probe(scaled[:500], y[:500], scaled[500:], y[500:], 4) != expected
+
+
+def test_probe_option_replaces_only_the_full_label_linear_probe():
+    x, y = blobs(700, sep=1.0)
+    cfg = ProbeCfg(low_label=5, linear_optimizer="adamw")
+    out = probe_all(x[:500], y[:500], x[500:], y[500:], 4, cfg)
+    assert out["linear"] == adamw_linear_probe(x[:500], y[:500], x[500:], y[500:], 4)
+    idx = low_label_indices(y[:500], 5)
+    assert out["linear_low"] == linear_probe(x[idx], y[idx], x[500:], y[500:], 4, cfg.linear_steps, cfg.linear_l2)
+    assert "linear_optimizer" not in hashed_dict(ProbeCfg()) and hashed_dict(cfg)["linear_optimizer"] == "adamw"
+    with pytest.raises(ConfigError, match="unknown linear probe optimizer 'sgd'"):
+        ProbeCfg(linear_optimizer="sgd")
 
 
 def test_knn_majority_vote_by_hand():

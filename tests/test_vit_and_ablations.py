@@ -53,6 +53,25 @@ def test_vit_attends_across_tokens_and_handles_other_grids():
         vit(torch.randn(1, 1, 3, 3))
 
 
+def test_vit_initializes_as_the_authors_vit():
+    """Their ViT.reset_parameters('default'), the method their runs call: CLS token and positions N(0, 1);
+    linear layers PyTorch's default, U(+-1/sqrt(fan_in)) for weights and biases; the patch projection is
+    never re-initialized (PyTorch's Conv2d default, same bounds); LayerNorm 1 and 0. Tolerances: 5 standard
+    errors of a sample std (relative 5/sqrt(2n) for a normal, 5 sqrt(0.8/n)/2 for a uniform)."""
+    vit = models.build(ModelCfg("vit_tiny", "layer", out_dim=16), 3, seed=0).encoder
+    for p in (vit.cls, vit.pos):
+        assert abs(p.std().item() - 1) < 5 / math.sqrt(2 * p.numel())
+    for name, m in vit.named_modules():
+        if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)):
+            bound = 1 / math.sqrt(m.weight[0].numel())
+            w = m.weight.detach()
+            assert w.abs().max() <= bound and m.bias.abs().max() <= bound, name
+            assert abs(w.std().item() / (bound / math.sqrt(3)) - 1) < 2.5 * math.sqrt(0.8 / w.numel()), name
+            assert m.bias.abs().max() > 0.5 * bound, name  # a uniform bias, not zero
+        if isinstance(m, torch.nn.LayerNorm):
+            assert torch.equal(m.weight, torch.ones_like(m.weight)) and torch.equal(m.bias, torch.zeros_like(m.bias))
+
+
 def test_vit_rejects_batch_norm_in_config():
     with pytest.raises(ConfigError, match="unknown ViT norm layer 'batch'"):
         ModelCfg("vit_tiny", "batch")
@@ -78,27 +97,60 @@ def test_head_changes_leave_the_teacher_encoder_identical():
         assert all(torch.equal(enc[k], v) for k, v in ref.items())
 
 
-def test_authors_code_head_is_the_head_without_wn2_and_is_trained_once():
-    """The authors' code multiplies by the raw last-layer weight: the same function, from the same init, as
-    dropping wn2; the ablation sweep must run it once and give both labels that run."""
+def test_authors_code_head_is_the_head_without_weight_norms_from_a_smaller_last_layer():
+    """The authors' code multiplies by the raw weights of lin1 and lin2 (wn1 and wn2 dropped) and starts lin2
+    trunc-normal with std 0.02; in paper mode lin2 keeps PyTorch's default (std 1/sqrt(3 fan_in)). Given the
+    same weights the two heads are one function; the ablation sweep runs the authors' head on its own."""
     paper = ("lin1", "fn1", "wn2", "lin2")
     heads = []
-    for parts, code in ((paper, True), (("lin1", "fn1", "lin2"), False), (paper, False)):
+    for parts, code in ((paper, True), (("lin1", "fn1", "lin2"), False), (("wn1",) + paper, True)):
         torch.manual_seed(0)
-        heads.append(Head(12, 50, 32, 8, parts=parts, authors_code=code))
+        heads.append(Head(12, 4000, 32, 64, parts=parts, authors_code=code))
+    authors, no_wn, authors_wn1 = heads
+    a, b = authors.state_dict(), no_wn.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a if k != "lin2.weight")
+    assert abs(a["lin2.weight"].std().item() - 0.02) < 0.001
+    assert abs(b["lin2.weight"].std().item() - (3 * 64) ** -0.5) < 0.003
+    no_wn.load_state_dict(a)
     z = torch.randn(6, 12)
-    authors, no_wn2, paper_head = heads
-    assert all(torch.equal(a, b) for a, b in zip(authors.state_dict().values(), no_wn2.state_dict().values()))
-    assert torch.equal(authors(z), no_wn2(z)) and not torch.allclose(authors(z), paper_head(z))
+    assert torch.equal(authors(z), no_wn(z)) and torch.equal(authors_wn1(z), authors(z))
     assert applied_parts(paper, authors_code=True) == ("lin1", "fn1", "lin2") and applied_parts(paper) == paper
+    assert applied_parts(("wn1",) + paper, authors_code=True) == ("lin1", "fn1", "lin2")
     P = settings("04_ablations", "quick")
-    by_label = {}
-    for study, label, c in sweeps.ablation_variants(P):
-        if study == "head" and c.seed == 0:
-            by_label[label] = config_hash("distill", c)
-    assert by_label["authors' code (wn2 not applied)"] == by_label["no wn2"]
-    assert len(set(by_label.values())) == len(by_label) - 1
-    assert {"+ wn1", "+ fn2"} <= set(by_label)  # quick exercises every part
+    by_label = {label: config_hash("distill", c) for study, label, c in sweeps.ablation_variants(P)
+                if study == "head" and c.seed == 0}
+    assert len(set(by_label.values())) == len(by_label)  # the authors' head is a run of its own
+
+
+def test_authors_weight_decay_is_an_explicit_second_param_group():
+    """The public code's AdamW: group 0 = weights (its opt_wd, 0 in the paper's runs), group 1 = biases and
+    every 1-d parameter at PyTorch's default 0.01. At zero gradient one AdamW step only decays."""
+    from dataclasses import replace
+
+    from conftest import tiny_cfg
+    from rtdlib.config import hashed_dict
+    cfg = tiny_cfg()
+    assert "bias_weight_decay" not in hashed_dict(cfg)  # default: existing store entries keep their names
+    assert len(D.optimizer(models.build(cfg.model, 1, seed=0), cfg).param_groups) == 1
+    authors = replace(cfg, bias_weight_decay=0.01)
+    assert hashed_dict(authors)["bias_weight_decay"] == 0.01
+    net = models.build(cfg.model, 1, seed=0)
+    opt = D.optimizer(net, authors)
+    named = dict(net.named_parameters())
+    one_d = {n for n, p in named.items() if n.endswith("bias") or p.dim() == 1}
+    bn_weights = {f"{n}.weight" for n, m in net.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
+    assert bn_weights and bn_weights <= one_d  # norm affines are in the decayed group, not only biases
+    assert [g["weight_decay"] for g in opt.param_groups] == [0.0, 0.01]
+    assert {id(p) for p in opt.param_groups[1]["params"]} == {id(named[n]) for n in one_d}
+    before = {n: p.detach().clone() for n, p in named.items()}
+    for p in net.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    for n, p in named.items():
+        expected = before[n] * (1 - authors.lr * 0.01) if n in one_d else before[n]
+        assert torch.allclose(p, expected, rtol=0, atol=1e-9), n
+    with pytest.raises(ConfigError, match="bias_weight_decay"):
+        replace(cfg, bias_weight_decay=-0.1)
 
 
 def test_ablation_sweep_structure():
@@ -111,8 +163,8 @@ def test_ablation_sweep_structure():
     for study, label, c in variants:
         if study == "norm":
             assert c.model.norm == label and "teacher" in c.probe_nets
-        if study == "head" and "authors" in label:  # keyed by the parts it applies: the paper's minus wn2
-            assert not c.model.authors_code and c.model.head_parts == ("lin1", "fn1", "lin2")
+        if study == "head" and "authors" in label:  # the public code's head: its own mode, not a parts variant
+            assert c.model.authors_code and c.model.head_parts == ("lin1", "fn1", "wn2", "lin2")
     paper = settings("04_ablations", "paper")
     assert paper["out_dims"] == [2 ** k for k in range(17)]
     assert {c.model.arch for c in sweeps.architectures(settings("09_architectures", "paper"))} >= set(VIT_SIZES)

@@ -5,6 +5,8 @@ positional embedding, a final LayerNorm; the feature is the CLS token (as in ViT
 Sizes follow the DeiT/DINO naming (12 blocks): Tiny 192-d/3 heads, Small 384/6, Medium 512/8,
 Base 768/12. Patch size 8 on 32x32 images gives 16 tokens + CLS; the positional embedding is
 learned for that 4x4 grid and interpolated (bicubic) for other grids, as DINO does.
+The initialization is the authors' (see `ViT.__init__`); where the architecture differs from theirs,
+docs/faithfulness.md says how.
 """
 from __future__ import annotations
 
@@ -57,12 +59,11 @@ class ViT(nn.Module):
         self.pos = nn.Parameter(torch.zeros(1, 1 + grid * grid, dim))
         self.blocks = nn.Sequential(*[Block(dim, heads, make_norm) for _ in range(depth)])
         self.norm = make_norm(dim)
+        # the authors' ViT init (its reset_parameters 'default' method, the one their runs call): CLS token and
+        # positional embedding N(0, 1); linear layers and the patch projection keep PyTorch's default
+        # (uniform +-1/sqrt(fan_in) weights and biases); LayerNorm 1 and 0
         for p in (self.cls, self.pos):
-            nn.init.trunc_normal_(p, std=0.02)
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                nn.init.zeros_(m.bias)
+            nn.init.normal_(p, std=1.0)
 
     def pos_embedding(self, h, w):
         """The learned positional embedding, resized to an h x w patch grid if that differs."""
