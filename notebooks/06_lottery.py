@@ -27,13 +27,18 @@
 # The paper (ResNet18, CIFAR-10, 160 epochs): θ_S with ℓ = 0 loses accuracy at every sparsity,
 # while θ\*_S stays as robust as rewinding to epoch 1 or 2: the distilled student already holds
 # a lottery ticket. There ℓ = 1, 2, 5 are 0.6–3% of training, long before the first learning-rate
-# drop. The `quick` profile uses a small VGG-style net with BN on Fashion-MNIST at 16 × 16 and a
-# schedule chosen so that ℓ = 5 still lies before the first drop and every rewound line retrains
-# through the high learning rate (a rewind past the drop retrains only the low-lr tail: its
-# accuracy would measure the shorter training, not the ticket). It trains without crops (a 1–2 px
-# shift is 6–12% of a 16 px image, strong regularization for a schedule this short; the dense runs'
-# train and test accuracy below show how well the schedule fits) and without flips (why: below).
-# The settings of this run, computed:
+# drop. The contrast needs a setting in which SGD from a fresh initialization is unstable (Frankle
+# et al. 2019: ResNets on CIFAR-10 and larger); on small nets and easy data, IMP rewound to the
+# initialization already finds tickets, and θ\*_S has nothing to add. The `quick` profile (a small
+# VGG-style net with BN on Fashion-MNIST at 16 × 16) is such an easy setting: **at quick scale this
+# notebook demonstrates the machinery** (IMP, rewinding, the comparisons and verdicts), and the
+# paper's contrast is not expected there; the `paper` profile runs the paper's setting. The schedule
+# should put every rewind point before the first learning-rate drop, so that every rewound line
+# retrains through the high learning rate (a rewind past the drop retrains only the low-lr tail: its
+# accuracy would measure the shorter training, not the ticket); the notes below compute whether it
+# does. Fashion-MNIST runs train without crops (a 1–2 px shift is 6–12% of a 16 px image, strong
+# regularization for a short schedule; the dense runs' train and test accuracy below show how well
+# the schedule fits) and without flips (why: below). The settings of this run, computed:
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -48,7 +53,7 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from rtdlib import data, plotting, stats, sweeps, tidy
+from rtdlib import data, plotting, stats, summary, sweeps, tidy
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 from rtdlib.supervised import lr_at
@@ -97,6 +102,9 @@ df["line"] = np.where(df.start == "student", "θ*_S", "θ_S") + ", ℓ = " + df.
 df["remaining (%)"] = df.remaining * 100
 line_names = list(dict.fromkeys(df.line))
 colors = dict(zip(line_names, ["#c44e52", "#4c72b0", "#55a868", "#8172b2", "#ccb974", "#64b5cd"]))
+steps = sorted({r.metrics["steps_per_epoch"] * r.config["epochs"] for r in dense})  # per IMP round
+SETTING = plotting.setting(P["dataset"], steps, P["seeds"], P["image_size"])
+DEMO = P["dataset"] in ("digits", "fashion-mnist")  # small nets, easy data: the paper's contrast is not expected
 
 
 def tex(name):  # legend labels in mathtext
@@ -119,9 +127,9 @@ ax.set_xticks(ticks, [f"{t:.1f}" for t in ticks], minor=False)
 ax.minorticks_off()
 ax.invert_xaxis()
 ax.set(xlabel="weights remaining (%)", ylabel="test accuracy (%)")
-ax.legend(fontsize=8)
-fig.suptitle(f"IMP with rewinding, {P['arch'][0]} ({P['arch'][1]} norm), {P['dataset']}, "
-             f"{len(P['seeds'])} seeds, {P['epochs']} epochs per round", fontsize=9)
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes: inside it covered points
+ax.set_title(f"IMP with rewinding, {P['arch'][0]} ({P['arch'][1]} norm), {P['rounds']} rounds\n"
+             f"{SETTING} (steps per round)" + (" · machinery demonstration" if DEMO else ""), fontsize=9)
 plotting.save(fig, "fig08_lottery", profile)
 
 # %% [markdown]
@@ -136,54 +144,83 @@ plotting.save_table(df.drop(columns=["line"]), "fig08_lottery_rounds", profile)
 display(table)
 
 # %% [markdown]
-# ## Paired comparisons at the sparsest level (over seeds)
+# ## Paired comparisons over seeds, Holm-corrected together
+#
+# Every comparison this notebook states is one row of one family: test accuracy at the sparsest level of
+# θ\*_S (ℓ = 0) against θ_S (ℓ = 0) and against every line rewound before the first lr drop, and the
+# distilled student's linear probe against its random teacher's. Two-sided paired t-tests over seeds
+# (the verdict; the paper's direction was not fixed as a one-sided test before the first runs) and Wilcoxon
+# signed-rank tests (reported); differences in accuracy points.
 
 # %%
 last = df[df["round"] == df["round"].max()].pivot(index="seed", columns="line", values="test_acc")
 student_line, init_line = "θ*_S, ℓ = 0", "θ_S, ℓ = 0"
-tests = pd.DataFrame([{"comparison": f"{student_line} − {other}", **stats.paired_test(last[student_line], last[other])}
-                      for other in line_names if other != student_line])
-tests["mean_diff"] *= 100
-tests["sd_diff"] *= 100
+rewound = [f"θ_S, ℓ = {ell}" for ell in before_drop if f"θ_S, ℓ = {ell}" in last]  # past the drop: not comparable
+family = stats.Family()
+for other in [init_line, *rewound]:  # lines rewound past the first lr drop are not compared (see the settings)
+    family.add(f"{student_line} − {other}", last[student_line], last[other])
+probe = tidy.frame(students, "probes", keys=("seed",))
+probe = probe[probe.probe == "linear"].pivot_table(index="seed", columns="net", values="acc")
+family.add("distilled student − random teacher (linear probe)", probe["student"], probe["teacher"])
+tests = family.table()
+tests[["mean_diff", "sd_diff"]] *= 100  # accuracy points, both columns
 plotting.save_table(tests, "fig08_lottery_tests", profile)
 tests.round(4)
 
 # %%
-probe = tidy.frame(students, "probes", keys=("seed",))
-probe = probe[(probe.probe == "linear")].groupby("net")["acc"].mean() * 100
 remaining = df["remaining (%)"].min()
 means = last.mean() * 100
-drops = (df[df["round"] == 0].groupby("line")["test_acc"].mean() - last.mean()) * 100
-t_init = tests.set_index("comparison").loc[f"{student_line} − {init_line}"]
-rewound = [f"θ_S, ℓ = {ell}" for ell in before_drop if f"θ_S, ℓ = {ell}" in means]  # past the drop: not comparable
-near = [n for n in rewound if means[student_line] >= means[n] - last[n].std() * 100]
+loss_vs_dense = (df[df["round"] == 0].groupby("line")["test_acc"].mean() - last.mean()) * 100
 dense_acc = df[df["round"] == 0].groupby("start")[["train_acc", "test_acc"]].mean() * 100
-if t_init["mean_diff"] > 1e-9 and t_init["p_t"] < 0.05:
-    verdict = "matches the paper: the distilled student tolerates pruning better than its fresh init"
-elif t_init["mean_diff"] > 1e-9:
-    verdict = "points the paper's way (student more robust than its fresh init) but is not significant"
-else:
-    verdict = "does **not** match the paper: the distilled student is not more robust to pruning than its fresh init"
-sig = "significant" if t_init["p_t"] < 0.05 else "not significant"
+main = family.result(f"{student_line} − {init_line}")
+below = [n for n in rewound if family.result(f"{student_line} − {n}")["significant"]
+         and family.result(f"{student_line} − {n}")["mean_diff"] < 0]
+wins = main["significant"] and main["mean_diff"] > 0
+reproduces = "no" if not wins else "partly" if below else "yes"
 display(Markdown(
-    f"### What this run found ({profile} profile, {len(P['seeds'])} seeds, {P['rounds']} IMP rounds)\n\n"
-    f"- The distilled students reach a linear-probe accuracy of {probe['student']:.1f}% vs "
-    f"{probe['teacher']:.1f}% for their random teachers ({probe['student'] - probe['teacher']:+.1f} points; "
-    f"the paper's ResNet18 gained about 10 points on CIFAR-10).\n"
+    f"### What this run found ({profile} profile, {SETTING} per IMP round, {P['rounds']} rounds)\n\n"
+    + ("- **A demonstration of the machinery**: on small nets and easy data like these, SGD from a fresh "
+       "initialization is typically stable already, so the paper's contrast between θ_S and θ\\*_S is not expected "
+       "here; the verdicts are computed all the same.\n"
+       if DEMO else "")
+    + f"- The distilled student's linear probe {family.says('distilled student − random teacher (linear probe)')} "
+    f"against its random teacher ({100 * probe['student'].mean():.1f}% vs {100 * probe['teacher'].mean():.1f}%).\n"
     f"- Dense supervised runs (round 0): train / test accuracy {dense_acc.train_acc['init']:.1f}% / "
     f"{dense_acc.test_acc['init']:.1f}% from θ_S, {dense_acc.train_acc['student']:.1f}% / "
     f"{dense_acc.test_acc['student']:.1f}% from θ\\*_S"
     + (": train ≈ test, the schedule does not fit the training set (a caveat for every line)."
        if dense_acc.train_acc.min() - dense_acc.test_acc.max() < 2 else ".") + "\n"
     f"- At {remaining:.1f}% of the weights remaining, test accuracy (mean over seeds): "
-    + ", ".join(f"{n}: {means[n]:.1f}% ({-drops[n]:+.1f} vs dense)" for n in line_names) + ".\n"
-    f"- θ\\*_S (ℓ = 0) − θ_S (ℓ = 0): {t_init['mean_diff']:+.2f} points (paired t-test p = {t_init['p_t']:.3f}, "
-    f"{sig} with n = {int(t_init['n'])}); this {verdict}.\n"
-    + (f"- Of the lines rewound before the first lr drop ({', '.join(rewound)}), θ\\*_S (ℓ = 0) is within one sd "
-       f"of, or above, {', '.join(near) if near else 'none'}{' (paper: like ℓ = 1 and 2)' if near else ''}.\n"
+    + ", ".join(f"{n}: {means[n]:.1f}% ({-loss_vs_dense[n]:+.1f} vs dense)" for n in line_names) + ".\n"
+    f"- θ\\*_S (ℓ = 0) against θ_S (ℓ = 0) at that sparsity: {family.says(f'{student_line} − {init_line}', 'is more robust', 'is less robust')}.\n"
+    + (f"- Against the lines rewound before the first lr drop: " + "; ".join(
+        f"{n}: θ\\*_S {family.says(f'{student_line} − {n}', 'is above', 'is below')}" for n in rewound) + ".\n"
        if rewound else "- No line rewound to a supervised checkpoint lies before the first lr drop, so θ\\*_S is "
                        "not compared with them.\n")
-    + f"- Sparsity reached: the paper's Fig. 8 prunes down to 0.5% of the weights (24 rounds); this run stops at "
+    + f"- Sparsity reached: the paper's Fig. 8 prunes down to 0.5% of the weights; this run stops at "
     f"{remaining:.1f}% ({P['rounds']} rounds), where "
-    + (f"the largest loss of any line against its dense accuracy is {drops.max():.1f} points ({drops.idxmax()})."
-       if drops.max() > 0 else "no line has lost accuracy against its dense run.")))
+    + (f"the largest loss of any line against its dense accuracy is {loss_vs_dense.max():.1f} points ({loss_vs_dense.idxmax()})."
+       if loss_vs_dense.max() > 0 else "no line has lost accuracy against its dense run.")))
+
+# %% [markdown]
+# ## Claims for the summary
+#
+# Reproduces: **yes** if θ\*_S (ℓ = 0) is significantly more accurate than θ_S (ℓ = 0) at the sparsest level
+# and significantly below no line rewound before the first lr drop (Holm-corrected family above),
+# **partly** if it beats θ_S (ℓ = 0) but falls significantly below a rewound line, **no** otherwise.
+
+# %%
+claims = [summary.claim(
+    figure="Fig. 8",
+    claim="IMP rewound to the distilled student θ*_S (ℓ = 0) finds a lottery ticket: it stays as robust to pruning as "
+          "rewinding a supervised run to epoch 1 or 2, while rewinding to the fresh initialization θ_S loses accuracy",
+    paper="ResNet18, CIFAR-10, 160 epochs per round, down to 0.5% of the weights, 5 checkpoints: θ_S (ℓ = 0) "
+          "\"incurs strong losses in terms of test accuracy at all pruning levels\"; θ*_S \"remains very robust\", "
+          "\"similar behavior to the networks rewound to epoch 1 and 2\" (no accuracies given in the text)",
+    ours=f"{SETTING} per IMP round, {remaining:.1f}% of the weights left: θ*_S {means[student_line]:.1f}%, θ_S (ℓ = 0) "
+         f"{means[init_line]:.1f}% ({main['mean_diff'] * 100:+.1f} points, p_Holm = {main['p_holm']:.3g})"
+         + "".join(f", {n} {means[n]:.1f}%" for n in rewound)
+         + ("; a demonstration of the machinery (small net, easy data: the contrast is not expected)" if DEMO else ""),
+    reproduces=reproduces)]
+summary.save(claims, "06_lottery", profile)
+pd.DataFrame(claims)

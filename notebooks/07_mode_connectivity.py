@@ -22,7 +22,12 @@
 #
 # Start points: **θ_S**, the fresh initialization (next to the random teacher) and **θ\*_S**, the
 # student after random-teacher distillation (no labels). The paper (ResNet18, CIFAR-10; 3 students
-# × 5 orders): runs from θ\*_S share a basin, runs from θ_S face a clearly larger barrier.
+# × 5 orders): runs from θ\*_S share a basin, runs from θ_S face a clearly larger barrier. That
+# contrast needs a setting in which SGD from a fresh initialization is unstable (CIFAR-scale ResNets,
+# Frankle et al. 2019); with small nets on easy data runs from θ_S are typically connected already.
+# **At quick scale (a small net on Fashion-MNIST) this notebook demonstrates the machinery**
+# (training from both starts, interpolation, barriers, the test and the verdict); the paper's
+# contrast is not expected there, and the noise check below says whether runs from θ_S were connected.
 #
 # BN: at every interpolated point the BN running statistics are re-estimated on training images
 # (interpolated statistics do not describe the interpolated network); the choice is recorded in
@@ -42,7 +47,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rtdlib import data, plotting, stats, sweeps, tidy
+from rtdlib import data, plotting, stats, summary, sweeps, tidy
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
@@ -70,6 +75,9 @@ pairs = tidy.frame(results, "pairs", keys=keys)
 START = {"init": "from θ_S (fresh init)", "student": "from θ*_S (distilled student)"}
 TITLE = {"init": r"from $\theta_S$ (fresh init)", "student": r"from $\theta^*_S$ (distilled student)"}
 COLOR = {"init": "#4c72b0", "student": "#c44e52"}
+steps = sorted({r.metrics["steps_per_epoch"] * r.config["epochs"] for r in runs})  # per supervised run
+SETTING = plotting.setting(P["dataset"], steps, P["seeds"], P["image_size"])
+DEMO = P["dataset"] in ("digits", "fashion-mnist")  # small nets, easy data: the paper's contrast is not expected
 
 # %% [markdown]
 # ## Fig. 9: test error along the linear path (mean over pairs and starts, band = min–max)
@@ -81,13 +89,16 @@ for ax, start in zip(axes, ("init", "student")):
     for (seed, pair), p in d.groupby(["seed", "pair"]):
         ax.plot(p.gamma, p.error * 100, color=COLOR[start], alpha=0.25, lw=0.8)
     g = d.groupby("gamma")["error"]
-    ax.plot(g.mean().index, g.mean() * 100, color=COLOR[start], lw=2, label="mean over pairs (band: min–max)")
+    ax.plot(g.mean().index, g.mean() * 100, color=COLOR[start], lw=2, label=f"mean over pairs {TITLE[start]}")
     ax.fill_between(g.mean().index, g.min() * 100, g.max() * 100, color=COLOR[start], alpha=0.15)
     ax.set(title=TITLE[start], xlabel=r"$\gamma$   ($\theta = \gamma\,\theta_i + (1-\gamma)\,\theta_j$)")
-    ax.legend(fontsize=8)
 axes[0].set_ylabel("test error (%)")
-fig.suptitle(f"{P['arch'][0]} ({P['arch'][1]} norm), {P['dataset']}, {len(P['seeds'])} starts × "
-             f"{len(P['orders'])} data orders, BN {P['bn']}d at each point", fontsize=9)
+handles = [h for ax in axes for h in ax.get_legend_handles_labels()[0]]
+fig.legend(handles, [h.get_label() for h in handles], loc="upper center", bbox_to_anchor=(0.5, -0.03), ncol=2,
+           fontsize=8, title="thin lines: single pairs; band: min–max over pairs", title_fontsize=8)  # below: not over data
+fig.suptitle(f"{P['arch'][0]} ({P['arch'][1]} norm), {len(P['orders'])} data orders per start, BN {P['bn']}d at each "
+             f"point\n{SETTING} (steps per supervised run; seeds = start points)"
+             + (" · machinery demonstration" if DEMO else ""), fontsize=9, y=1.06)  # above the panel titles
 plotting.save(fig, "fig09_mode_connectivity", profile)
 
 # %% [markdown]
@@ -97,57 +108,83 @@ plotting.save(fig, "fig09_mode_connectivity", profile)
 per_start = pairs.groupby(["start", "seed"]).agg(barrier=("barrier", "mean"), end_error=("error_i", "mean")).reset_index()
 per_start[["barrier", "end_error"]] *= 100
 table = per_start.pivot(index="seed", columns="start", values="barrier").rename(columns=START)
-summary = pairs.assign(barrier=pairs.barrier * 100).groupby("start")["barrier"].agg(["mean", "std", "min", "max", "count"])
-summary.index = summary.index.map(START)
+spread = pairs.assign(barrier=pairs.barrier * 100).groupby("start")["barrier"].agg(["mean", "std", "min", "max", "count"])
+spread.index = spread.index.map(START)
 plotting.save_table(pairs.assign(barrier_pct=pairs.barrier * 100), "fig09_barriers", profile)
-display(table.round(2), summary.round(2))
+display(table.round(2), spread.round(2))
 
 # %% [markdown]
 # ## Paired test over starts: does the student start have a lower barrier?
 #
-# The hypothesis is directional (the paper: lower from θ\*_S), so both tests are one-sided
-# (alternative: barrier from θ\*_S − barrier from θ_S < 0).
+# The notebook's one comparison, as a one-row `stats.Family` (Holm over one test is the test itself).
+# The hypothesis is directional and was stated before any run (the paper: lower from θ\*_S), so both
+# tests are one-sided (alternative: barrier from θ\*_S − barrier from θ_S < 0).
 
 # %%
-b = per_start.pivot(index="seed", columns="start", values="barrier")
-test = stats.paired_test(b["student"], b["init"], alternative="less")
+b = per_start.pivot(index="seed", columns="start", values="barrier") / 100
+family = stats.Family()
+KEY = family.add("barrier from θ*_S − barrier from θ_S", b["student"], b["init"], alternative="less")
+test_table = family.table()
+test_table[["mean_diff", "sd_diff"]] *= 100  # points of test error, both columns
+test = family.result(KEY)
 p_floor = stats.min_wilcoxon_p(test["n"], "less")
-test_table = pd.DataFrame([{"comparison": "barrier from θ*_S − barrier from θ_S (points)", **test,
-                            "min_attainable_p_wilcoxon": p_floor}])
+test_table["min_attainable_p_wilcoxon"] = p_floor
 plotting.save_table(test_table, "fig09_barrier_test", profile)
 test_table.round(4)
 
 # %%
 ends = pd.concat([pairs[["start", "error_i"]].rename(columns={"error_i": "e"}),
                   pairs[["start", "error_j"]].rename(columns={"error_j": "e"})]).groupby("start")["e"].mean() * 100
-means = b.mean()
-if test["mean_diff"] < -1e-9 and test["p_t"] < 0.05:
-    verdict = "matches the paper: runs from the distilled student are closer to one linear basin"
-elif test["mean_diff"] < -1e-9:
-    verdict = "points the paper's way (lower barrier from the student) but is not significant"
-else:
-    verdict = "does **not** match the paper: the student start does not lower the barrier"
-sig = "significant" if test["p_t"] < 0.05 else "not significant"
+means = b.mean() * 100
 power = (f"with n = {test['n']} starts the exact one-sided Wilcoxon test cannot give p below "
          f"1/2^{test['n']} = {p_floor:.3f}" + (", so it cannot reach 0.05 at this n whatever the data; "
                                                "only the t-test (which assumes normal differences) can"
                                                if p_floor >= 0.05 else ""))
 noise = 100 * np.sqrt(ends.mean() / 100 * (1 - ends.mean() / 100) / n_test)  # binomial sd of one error value
 stable = means["init"] < 2 * noise
+connected = means["student"] < 2 * noise
+lower = test["significant"] and test["mean_diff"] < 0
+reproduces = "no" if not lower else "yes" if connected else "partly"
 display(Markdown(
-    f"### What this run found ({profile} profile, {len(P['seeds'])} starts × {len(P['orders'])} orders, "
+    f"### What this run found ({profile} profile, {SETTING}, {len(P['orders'])} orders per start, "
     f"{P['gammas']} values of γ, BN {P['bn']}d)\n\n"
-    f"- Mean barrier height: {means['init']:.2f} points of test error from θ_S, {means['student']:.2f} from θ\\*_S "
+    + ("- **A demonstration of the machinery**: small nets on easy data like these are typically stable under SGD "
+       "from a fresh initialization, so the paper's contrast is not expected here; the verdict is computed all the "
+       "same.\n" if DEMO else "")
+    + f"- Mean barrier height: {means['init']:.2f} points of test error from θ_S, {means['student']:.2f} from θ\\*_S "
     f"(end points: {ends['init']:.1f}% and {ends['student']:.1f}% error).\n"
-    f"- Student − init, paired over the {test['n']} starts: {test['mean_diff']:+.2f} points "
-    f"(one-sided t-test p = {test['p_t']:.3f}, one-sided Wilcoxon p = {test['p_wilcoxon']:.3f}, "
-    f"d_z = {test['d_z']:.2f}; {sig}); this {verdict}.\n"
+    f"- Barrier from θ\\*_S against barrier from θ_S, paired over the {test['n']} starts: the student start "
+    f"{family.says(KEY, 'has a higher barrier', 'has a lower barrier', unit='points')} "
+    f"(one-sided t-test; Wilcoxon p = {test['p_wilcoxon']:.3f}, d_z = {test['d_z']:.2f}).\n"
     f"- Power: {power}.\n"
     f"- Largest barrier of any pair: {pairs.barrier.max() * 100:.2f} points "
     f"({'from θ_S' if pairs.loc[pairs.barrier.idxmax(), 'start'] == 'init' else 'from θ*_S'}).\n"
     f"- Noise scale: one error value on {n_test} test images has a binomial sd of about {noise:.1f} points, and a "
     f"barrier (a maximum over {P['gammas']} noisy points) is biased upward by it. "
-    + ("The mean barrier from θ_S is below twice that: at this scale runs from the fresh init are already "
-       "linearly connected, so this profile cannot show the paper's contrast (there, runs from θ_S faced a "
-       "clear barrier)." if stable else
-       "The mean barrier from θ_S exceeds twice that: runs from the fresh init are not linearly connected.")))
+    + ("The mean barrier from θ_S is below twice that: in this run, runs from the fresh init are already "
+       "linearly connected, so it cannot show the paper's contrast (there, runs from θ_S faced a clear barrier)."
+       if stable else
+       "The mean barrier from θ_S exceeds twice that: runs from the fresh init are not linearly connected.")
+    + f" From θ\\*_S the mean barrier is {'below' if connected else 'above'} twice the noise scale."))
+
+# %% [markdown]
+# ## Claims for the summary
+#
+# Reproduces: **yes** if the barrier from θ\*_S is significantly lower than from θ_S (one-sided, family above)
+# and its mean lies below twice the noise scale (the runs share a basin), **partly** if it is significantly
+# lower but above that, **no** if it is not significantly lower.
+
+# %%
+claims = [summary.claim(
+    figure="Fig. 9",
+    claim="Supervised runs from the distilled student θ*_S that differ only in data order end in one linear basin; "
+          "runs from the fresh initialization θ_S face a larger barrier",
+    paper="ResNet18, CIFAR-10, 3 students × 5 data orders: from θ*_S \"all lie in approximately the same linear "
+          "basin\"; from θ_S \"a significantly larger barrier\" (no barrier heights given in the text)",
+    ours=f"{SETTING}, {len(P['orders'])} orders per start: mean barrier {means['student']:.2f} points from θ*_S vs "
+         f"{means['init']:.2f} from θ_S ({test['mean_diff'] * 100:+.2f}, one-sided p_Holm = {test['p_holm']:.3g}; "
+         f"noise scale {noise:.1f} points)"
+         + ("; a demonstration of the machinery (small net, easy data: the contrast is not expected)" if DEMO else ""),
+    reproduces=reproduces)]
+summary.save(claims, "07_mode_connectivity", profile)
+pd.DataFrame(claims)
