@@ -1,4 +1,4 @@
-"""Command line: `python -m rtdlib {figures,run,data,list}`; errors are one line and exit 2."""
+"""Command line: `python -m rtdlib {figures,run,data,list,distill}`; errors are one line and exit 2."""
 from __future__ import annotations
 
 import argparse
@@ -55,6 +55,11 @@ def cmd_data(args) -> None:
     data.fetch(args.name)
 
 
+def cmd_distill(args) -> None:
+    from . import adhoc
+    adhoc.run(args)
+
+
 def cmd_list(args) -> None:
     from . import notebooks
     print("\n".join(notebooks.available()))
@@ -85,6 +90,10 @@ def main(argv=None) -> int:
     d.add_argument("name")
     d.set_defaults(fn=cmd_data)
     sub.add_parser("list", help="list the notebooks").set_defaults(fn=cmd_list)
+    from . import adhoc  # torch-free at import
+    a = sub.add_parser("distill", help="one distillation on any dataset (a .npz file, an ImageFolder directory)")
+    adhoc.add_arguments(a)
+    a.set_defaults(fn=cmd_distill)
     args = p.parse_args(argv)
     try:
         args.fn(args)
