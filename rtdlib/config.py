@@ -5,6 +5,7 @@ results store, so two runs share a folder exactly when every setting agrees.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -156,7 +157,10 @@ class DistillCfg:
 
 
 def to_dict(cfg) -> dict:
-    return dataclasses.asdict(cfg)
+    """dataclasses.asdict without derived settings that are None: a built-in dataset's stored config reads as
+    it did before datasets by path existed."""
+    return {f.name: to_dict(v) if dataclasses.is_dataclass(v) else copy.deepcopy(v)
+            for f in dataclasses.fields(cfg) for v in [getattr(cfg, f.name)] if f.init or v is not None}
 
 
 def from_dict(cls, d: dict):
