@@ -1,4 +1,4 @@
-"""Command line: `python -m rtdlib {figures,run,params,report,data,list,publish,verify}`; errors are one line and exit 2.
+"""Command line: `python -m rtdlib {figures,run,params,report,data,list,publish,verify,distill}`; errors are one line and exit 2.
 
 The command line and every notebook parameter are checked before torch, jupytext or papermill are
 imported, so a mistyped command answers at once; modules are imported by the command that needs them.
@@ -123,6 +123,11 @@ def cmd_data(args) -> None:
     data.fetch(args.name)
 
 
+def cmd_distill(args) -> None:
+    from . import adhoc
+    adhoc.run(args)
+
+
 def cmd_list(args) -> None:
     from . import notebooks
     print("\n".join(notebooks.available()))
@@ -189,6 +194,10 @@ def parser() -> Parser:
     v.add_argument("--seed", type=int, help="the choice's seed (default: a random one, printed)")
     v.add_argument("--cheapest", action="store_true", help="only the entry that took least time to compute")
     v.set_defaults(fn=cmd_verify)
+    from . import adhoc  # torch-free at import
+    a = sub.add_parser("distill", help="one distillation on any dataset (a .npz file, an ImageFolder directory)")
+    adhoc.add_arguments(a)
+    a.set_defaults(fn=cmd_distill)
     return p
 
 

@@ -5,6 +5,7 @@ results store, so two runs share a folder exactly when every setting agrees.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -46,22 +47,36 @@ def added(default):
     return field(default=default, metadata={"hash_omits_default": True})
 
 
+def derived():
+    """A setting computed from the others (never passed in): stored with the config, hashed unless None."""
+    return field(default=None, init=False, metadata={"hash_omits_default": True})
+
+
 @dataclass(frozen=True)
 class DataCfg:
-    name: str = "digits"
+    name: str = "digits"               # a built-in dataset, or a .npz file / ImageFolder directory (see owndata)
     train_size: int | None = None      # first-N of a seeded permutation of the train split
     test_size: int | None = None
     image_size: int | None = None      # resize (bilinear) to this side length
     noise: bool = False                # replace train inputs by Gaussian noise of the same shape
     subset_seed: int = 0
+    fingerprint: str | None = derived()  # a dataset by path: the hash of its content, which keys the store
 
     def __post_init__(self):
-        from . import data
-        check_choice("dataset", self.name, data.DATASETS)
+        from . import data, owndata
+        if not isinstance(self.name, str) or self.name not in data.DATASETS:
+            path = data.dataset_path(self.name)
+            object.__setattr__(self, "name", str(path))
+            object.__setattr__(self, "fingerprint", owndata.fingerprint(path))
         for what in ("train_size", "test_size", "image_size"):
             v = getattr(self, what)
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
                 raise ConfigError(f"{what} = {v!r} must be a positive integer or None")
+
+    def hashed(self, d: dict) -> dict:
+        """A dataset by path is keyed by its content, not by where it lies: the same arrays at two paths (or
+        in a compressed and an uncompressed file) share store entries, two different datasets never do."""
+        return d | {"name": "path"} if self.fingerprint else d
 
 
 @dataclass(frozen=True)
@@ -74,10 +89,14 @@ class ModelCfg:
     bottleneck_dim: int = 256
     head_parts: tuple[str, ...] = PAPER_HEAD_PARTS
     authors_code: bool = False         # last-layer weight norm computed but not applied (public code)
+    arch_source: str | None = derived()  # "package.module:function" encoders: hash of the module's file
 
     def __post_init__(self):
         from . import models
-        check_choice("architecture", self.arch, models.ENCODERS)
+        if ":" in self.arch:
+            object.__setattr__(self, "arch_source", models.encoders.custom_source_hash(self.arch))
+        else:
+            check_choice("architecture", self.arch, models.ENCODERS + ("package.module:function",))
         check_choice("norm layer", self.norm, models.NORMS)
         if self.arch.startswith("vit_"):
             check_choice("ViT norm layer", self.norm, ("layer", "none"))
@@ -151,12 +170,17 @@ class DistillCfg:
 
 
 def to_dict(cfg) -> dict:
-    return dataclasses.asdict(cfg)
+    """dataclasses.asdict without derived settings that are None: a built-in dataset's stored config reads as
+    it did before datasets by path existed."""
+    return {f.name: to_dict(v) if dataclasses.is_dataclass(v) else copy.deepcopy(v)
+            for f in dataclasses.fields(cfg) for v in [getattr(cfg, f.name)] if f.init or v is not None}
 
 
 def from_dict(cls, d: dict):
     """Rebuild a (nested) config dataclass from its dict, rejecting unknown keys."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    derived_names = {f.name for f in dataclasses.fields(cls) if not f.init}
+    d = {k: v for k, v in d.items() if k not in derived_names}  # recomputed by the constructor
     unknown = sorted(set(d) - set(fields))
     if unknown:
         raise ConfigError(f"unknown {cls.__name__} setting(s) {unknown}; allowed: {sorted(fields)}")
@@ -203,8 +227,9 @@ def hashed_dict(cfg):
     """to_dict without the `added` settings that are at their defaults (recursively)."""
     if not dataclasses.is_dataclass(cfg):
         return cfg
-    return {f.name: hashed_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
-            if not (f.metadata.get("hash_omits_default") and getattr(cfg, f.name) == f.default)}
+    out = {f.name: hashed_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
+           if not (f.metadata.get("hash_omits_default") and getattr(cfg, f.name) == f.default)}
+    return cfg.hashed(out) if hasattr(cfg, "hashed") else out
 
 
 def config_hash(kind: str, cfg) -> str:
@@ -213,8 +238,18 @@ def config_hash(kind: str, cfg) -> str:
 
 
 def default_device() -> str:
-    """RTD_DEVICE if set, else CUDA when available, else CPU."""
+    """RTD_DEVICE if set (checked), else CUDA when available, else Apple's MPS when available, else CPU."""
     import os
+    import re
 
     import torch
-    return os.environ.get("RTD_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    mps = torch.backends.mps.is_available()
+    env = os.environ.get("RTD_DEVICE")
+    if not env:
+        return "cuda" if torch.cuda.is_available() else "mps" if mps else "cpu"
+    available = {"cpu": True, "mps": mps, "cuda": torch.cuda.is_available()}
+    kind = re.fullmatch(r"(cpu|mps|cuda)(:\d+)?", env)
+    if not kind or not available[kind.group(1)]:
+        raise ConfigError(f"RTD_DEVICE = {env!r} is not a device of this machine; allowed: "
+                          f"{', '.join(k + (':N' if k == 'cuda' else '') for k, ok in available.items() if ok)}")
+    return env

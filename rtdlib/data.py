@@ -19,9 +19,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-DATASETS = ("digits", "fashion-mnist", "cifar10", "cifar100", "stl10", "tiny-imagenet")
+from . import owndata
+from .config import ConfigError
 
-# per-channel mean/std of the train split in [0, 1] units (digits and Fashion-MNIST measured here)
+# built-in names; any other name is a path (owndata: a .npz file or an ImageFolder directory)
+DATASETS = ("digits", "fashion-mnist", "cifar10", "cifar100", "stl10", "tiny-imagenet", "mnist", "kmnist", "svhn",
+            "usps")
+
+# per-channel mean/std of the train split in [0, 1] units (digits and Fashion-MNIST measured here); datasets
+# without an entry (the later torchvision ones, datasets by path) are measured on their train split when loaded
 STATS = {
     "digits": ((0.3070,), (0.3766,)),
     "fashion-mnist": ((0.2860,), (0.3530,)),
@@ -49,6 +55,11 @@ class Dataset:
     x_test: torch.Tensor
     y_test: torch.Tensor
     num_classes: int
+    stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # (mean, std) per channel; None: STATS[name]
+
+    def __post_init__(self):
+        if self.stats is None:
+            object.__setattr__(self, "stats", STATS.get(self.name) or owndata.channel_stats(self.x_train))
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -66,13 +77,28 @@ class Dataset:
         """uint8 images -> float32 standardized with the dataset's statistics."""
         if x.dtype != torch.uint8:
             return x.float()
-        mean, std = (torch.tensor(s, device=x.device).view(1, -1, 1, 1) for s in STATS[self.name])
+        mean, std = (torch.tensor(s, device=x.device).view(1, -1, 1, 1) for s in self.stats)
         return (x.float() / 255.0 - mean) / std
 
 
 def data_dir() -> Path:
     from .paths import project_root
     return Path(os.environ.get("RTD_DATA", project_root() / "data")).resolve()
+
+
+def dataset_path(name) -> Path:
+    """Where a dataset given by path lives: a str relative to the data directory (so notebook parameters
+    mean the same file in every process), a pathlib.Path relative to the current directory."""
+    path = Path(name).expanduser()
+    if isinstance(name, str) and not path.is_absolute():
+        path = data_dir() / path
+    path = path.resolve()
+    if not path.exists():
+        raise ConfigError(f"unknown dataset {str(name)!r}; allowed: {', '.join(DATASETS)}, or a .npz file or an "
+                          f"ImageFolder directory (nothing at {path})")
+    if not owndata.is_dataset_path(path):
+        raise ConfigError(f"dataset {str(name)!r} is neither a .npz file nor an ImageFolder directory ({path})")
+    return path
 
 
 def batch_indices(n: int, batch_size: int, seed: int, epoch: int, device="cpu", drop_last=True):
@@ -94,7 +120,7 @@ def load(cfg, device="cpu", root: Path | None = None) -> Dataset:
 
 @functools.lru_cache(maxsize=8)
 def _load(cfg, device: str, root: Path) -> Dataset:
-    ds = _LOADERS[cfg.name](root)
+    ds = _from_path(cfg) if cfg.fingerprint else _LOADERS[cfg.name](root)
     g = torch.Generator().manual_seed(cfg.subset_seed)
     ds = replace(ds, **_subset(ds.x_train, ds.y_train, cfg.train_size, g, "train"),
                  **_subset(ds.x_test, ds.y_test, cfg.test_size, g, "test"))
@@ -103,6 +129,19 @@ def _load(cfg, device: str, root: Path) -> Dataset:
     if cfg.noise:
         ds = replace(ds, x_train=gaussian_noise(len(ds.x_train), ds.shape, seed=cfg.subset_seed))
     return ds.to(device)
+
+
+def _from_path(cfg) -> Dataset:
+    path = Path(cfg.name)
+    if not owndata.is_dataset_path(path):
+        raise DatasetMissing(f"dataset {path} is gone (content hash {cfg.fingerprint} in the config)")
+    now = owndata.fingerprint(path)
+    if now != cfg.fingerprint:  # e.g. edited between planning a sweep and a worker running it
+        raise owndata.DatasetError(f"dataset {path} changed since its config was made (content hash {now}, "
+                                   f"config {cfg.fingerprint}); rebuild the config to use the new data")
+    s = owndata.read(path)
+    return Dataset(str(path), *(torch.from_numpy(a) for a in (s.x_train, s.y_train, s.x_test, s.y_test)),
+                   int(s.y_train.max()) + 1)
 
 
 def _subset(x, y, size, g, split):
@@ -182,7 +221,16 @@ def load_fashion_mnist(root: Path) -> Dataset:
 
 
 TORCHVISION_DIRS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python", "stl10": "stl10_binary",
-                    "tiny-imagenet": "tiny-imagenet-200"}
+                    "tiny-imagenet": "tiny-imagenet-200", "mnist": "MNIST/raw", "kmnist": "KMNIST/raw",
+                    "svhn": "test_32x32.mat", "usps": "usps.t.bz2"}  # what torchvision's download leaves in data/
+# name -> (torchvision class, constructor arguments of the train and the test split)
+TORCHVISION_CLASSES = {"cifar10": ("CIFAR10", {"train": True}, {"train": False}),
+                       "cifar100": ("CIFAR100", {"train": True}, {"train": False}),
+                       "stl10": ("STL10", {"split": "train"}, {"split": "test"}),
+                       "mnist": ("MNIST", {"train": True}, {"train": False}),
+                       "kmnist": ("KMNIST", {"train": True}, {"train": False}),
+                       "svhn": ("SVHN", {"split": "train"}, {"split": "test"}),
+                       "usps": ("USPS", {"train": True}, {"train": False})}
 
 
 def _torchvision_dir(name: str, root: Path) -> Path:
@@ -207,15 +255,15 @@ def _torchvision(name: str, root: Path) -> Dataset:
     where = _torchvision_dir(name, root)
     if name == "tiny-imagenet":
         return _tiny_imagenet(where)
-    cls = {"cifar10": tvd.CIFAR10, "cifar100": tvd.CIFAR100, "stl10": tvd.STL10}[name]
-    kw = (lambda s: {"split": s}) if name == "stl10" else (lambda s: {"train": s == "train"})
+    cls, *splits = TORCHVISION_CLASSES[name]
     parts = []
-    for split in ("train", "test"):
-        d = cls(str(root), download=False, **kw(split))
-        x = d.data if name == "stl10" else d.data.transpose(0, 3, 1, 2)  # STL10 is stored NCHW already
-        y = d.labels if name == "stl10" else d.targets
+    for kw in splits:
+        d = getattr(tvd, cls)(str(root), download=False, **kw)
+        x = np.asarray(d.data)  # NCHW for STL10 and SVHN, NHW for the MNISTs and USPS, NHWC for CIFAR
+        x = x[:, None] if x.ndim == 3 else x.transpose(0, 3, 1, 2) if cls.startswith("CIFAR") else x
+        y = d.labels if hasattr(d, "labels") else d.targets
         parts += [torch.from_numpy(np.ascontiguousarray(x)), torch.as_tensor(np.asarray(y), dtype=torch.int64)]
-    return Dataset(name, *parts, 100 if name == "cifar100" else 10)
+    return Dataset(name, *parts, int(max(parts[1].max(), parts[3].max())) + 1)
 
 
 def _tiny_imagenet(where: Path) -> Dataset:
@@ -235,7 +283,7 @@ def _tiny_imagenet(where: Path) -> Dataset:
 
 
 _LOADERS = {"digits": load_digits, "fashion-mnist": load_fashion_mnist,
-            **{n: (lambda root, n=n: _torchvision(n, root)) for n in ("cifar10", "cifar100", "stl10", "tiny-imagenet")}}
+            **{n: (lambda root, n=n: _torchvision(n, root)) for n in TORCHVISION_DIRS}}
 
 
 # ---------------------------------------------------------------- fetching
@@ -256,23 +304,25 @@ def fetch(name: str, root: Path | None = None, log=print) -> Path:
             return root
         except DatasetMissing:
             pass
-    import torchvision.datasets as tvd
-    tv = {"fashion-mnist": lambda: tvd.FashionMNIST(str(root), train=True, download=True)
-          and tvd.FashionMNIST(str(root), train=False, download=True),
-          "cifar10": lambda: tvd.CIFAR10(str(root), download=True),
-          "cifar100": lambda: tvd.CIFAR100(str(root), download=True),
-          "stl10": lambda: tvd.STL10(str(root), split="train", download=True)
-          and tvd.STL10(str(root), split="test", download=True)}
     if name == "tiny-imagenet":
         raise DatasetMissing(f"Tiny ImageNet has no torchvision downloader; unpack tiny-imagenet-200.zip "
                              f"into {root / 'tiny-imagenet-200'}")
+    import torchvision.datasets as tvd
+    cls, *splits = TORCHVISION_CLASSES.get(name) or ("FashionMNIST", {"train": True}, {"train": False})
     try:
-        tv[name]()
+        for kw in splits:
+            getattr(tvd, cls)(str(root), download=True, **kw)
         log(f"{name} downloaded by torchvision into {root}")
         return root
-    except Exception as e:  # no internet: fall through to Debian for Fashion-MNIST
+    except Exception as e:  # no internet: fall through to Debian for Fashion-MNIST where apt-get exists
         if name != "fashion-mnist":
             raise DatasetMissing(f"could not download {name} into {root}: {e}") from e
+        if not (shutil.which("apt-get") and shutil.which("dpkg-deb")):
+            raise DatasetMissing(
+                f"could not download Fashion-MNIST ({type(e).__name__}: {e}) and there is no apt-get here for "
+                f"Debian's package; check the internet connection, or put the four files "
+                f"{', '.join(f + '.gz' for pair in FASHION_FILES.values() for f in pair)} (from "
+                f"github.com/zalandoresearch/fashion-mnist) into {root / 'FashionMNIST' / 'raw'}") from e
         log(f"torchvision download failed ({type(e).__name__}); trying Debian's dataset-fashion-mnist")
     _fetch_debian_fashion(root)
     load_fashion_mnist(root)  # verify

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
@@ -61,7 +62,6 @@ def make_nets(cfg: DistillCfg, in_channels: int, teacher_state: dict | None = No
 
 
 def probe_dataset(cfg: DistillCfg, device) -> data.Dataset:
-    from dataclasses import replace
     return data.load(cfg.probe_data or replace(cfg.data, noise=False), device)
 
 
@@ -96,8 +96,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     ds = data.load(cfg.data, device)
     pds = probe_dataset(cfg, device)
     if pds.shape != ds.shape and pds.shape[0] == ds.shape[0]:
-        pds = data.Dataset(pds.name, data.resize(pds.x_train, ds.shape[-1]), pds.y_train,
-                           data.resize(pds.x_test, ds.shape[-1]), pds.y_test, pds.num_classes)
+        pds = replace(pds, x_train=data.resize(pds.x_train, ds.shape[-1]), x_test=data.resize(pds.x_test, ds.shape[-1]))
     teacher, student, init_info = make_nets(cfg, ds.shape[0], teacher_state)
     cl = cfg.channels_last and device.type == "cpu"
     fmt = torch.channels_last if cl else torch.contiguous_format
@@ -176,4 +175,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     if run:
         run.save("student", student.state_dict())
         run.save("teacher", teacher.state_dict())
-    return {"init": init_info, "history": history, "probes": probes, "steps_per_epoch": steps}
+    out = {"init": init_info, "history": history, "probes": probes, "steps_per_epoch": steps}
+    if cfg.data.fingerprint:  # a dataset by path: its statistics were measured on its train split
+        out["normalization"] = {"mean": list(ds.stats[0]), "std": list(ds.stats[1])}
+    return out

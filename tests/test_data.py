@@ -75,3 +75,54 @@ def test_batches_are_a_seeded_permutation():
     assert len(torch.cat(a).unique()) == 96
     assert all(torch.equal(x, y) for x, y in zip(a, data.batch_indices(100, 32, seed=3, epoch=1)))
     assert not torch.equal(a[0], data.batch_indices(100, 32, seed=3, epoch=2)[0])
+
+
+def fake_mnist(root, folder="MNIST", n_train=30, n_test=10):
+    d = root / folder / "raw"
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for split, n in (("train", n_train), ("test", n_test)):
+        img, lab = data.FASHION_FILES[split]  # MNIST's files have the same names
+        write_idx(d / img, rng.integers(0, 256, (n, 28, 28)))
+        write_idx(d / lab, np.arange(n) % 10)
+
+
+def test_other_torchvision_datasets_by_name_with_measured_statistics(tmp_path):
+    fake_mnist(tmp_path)
+    ds = data.load(DataCfg("mnist"), root=tmp_path)
+    assert ds.x_train.shape == (30, 1, 28, 28) and ds.num_classes == 10 and len(ds.y_test) == 10
+    assert ds.stats[0][0] == pytest.approx(ds.x_train.float().mean().item() / 255, abs=1e-5)  # no STATS entry
+    with pytest.raises(data.DatasetMissing, match=r"kmnist not found at .*KMNIST/raw; .*data fetch kmnist"):
+        data.require("kmnist", tmp_path)
+
+
+def test_fetch_without_apt_get_says_what_to_do(tmp_path, monkeypatch):
+    import torchvision.datasets as tvd
+
+    def offline(*a, **kw):
+        raise RuntimeError("no internet")
+    monkeypatch.setattr(tvd, "FashionMNIST", offline)
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "nowhere")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no apt-get, no dpkg-deb
+    monkeypatch.setattr(data, "_fetch_debian_fashion", lambda root: pytest.fail("tried apt-get without apt-get"))
+    with pytest.raises(data.DatasetMissing, match=r"no apt-get here .*train-images-idx3-ubyte.gz.* into "
+                                                   r".*FashionMNIST/raw"):
+        data.fetch("fashion-mnist", tmp_path / "data", log=lambda *_: None)
+
+
+def test_device_choice_and_rtd_device(monkeypatch):
+    from rtdlib.config import ConfigError, default_device
+    monkeypatch.delenv("RTD_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert default_device() == "mps"  # Apple's GPU after CUDA
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert default_device() == "cuda"
+    monkeypatch.setenv("RTD_DEVICE", "mps")
+    assert default_device() == "mps"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"RTD_DEVICE = 'mps' is not a device of this machine; allowed: cpu, cuda:N"):
+        default_device()
+    monkeypatch.setenv("RTD_DEVICE", "gpu")
+    with pytest.raises(ConfigError, match="RTD_DEVICE = 'gpu'"):
+        default_device()

@@ -5,6 +5,10 @@ convolutional features, pooled to 1x1 (512-d at 32x32, as in the paper's "embedd
 """
 from __future__ import annotations
 
+import hashlib
+import importlib
+import inspect
+
 import torchvision
 from torch import nn
 
@@ -131,7 +135,53 @@ def official_conv_init(encoder: nn.Module) -> nn.Module:
     return encoder
 
 
+def custom_encoder(arch: str):
+    """The function named by "package.module:function" (imported; a ConfigError if it is not there)."""
+    from ..config import ConfigError
+    module, _, name = arch.partition(":")
+    if not module or not name or module == "__main__":
+        raise ConfigError(f"architecture {arch!r} must be package.module:function of an importable module")
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as e:
+        raise ConfigError(f"architecture {arch!r}: cannot import {module} ({e}); is it on PYTHONPATH?") from None
+    fn = getattr(mod, name, None)
+    if not callable(fn):
+        raise ConfigError(f"architecture {arch!r}: module {module} ({mod.__file__}) has no function {name}")
+    return fn
+
+
+def custom_source_hash(arch: str) -> str:
+    """Hash of the file defining the function: editing it keys new results (code imported from other files does not)."""
+    from ..config import ConfigError
+    fn = custom_encoder(arch)
+    try:
+        source = inspect.getsourcefile(fn)
+        with open(source, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()[:16]
+    except (TypeError, OSError):
+        raise ConfigError(f"architecture {arch!r}: the source file of {fn!r} cannot be read, so its results "
+                          f"could not be keyed by its code; define it in a .py module") from None
+
+
+def build_custom(arch: str, in_channels: int, norm: str, width: int) -> Encoder:
+    """Call the user's function with those of in_channels, norm, width it accepts; its own init is kept."""
+    from ..config import ConfigError
+    fn = custom_encoder(arch)
+    params = inspect.signature(fn).parameters
+    takes_all = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    given = {k: v for k, v in dict(in_channels=in_channels, norm=norm, width=width).items() if takes_all or k in params}
+    net = fn(**given)
+    dim = getattr(net, "feature_dim", None)
+    if not isinstance(net, nn.Module) or not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
+        raise ConfigError(f"architecture {arch!r} returned {type(net).__name__} with feature_dim = {dim!r}; "
+                          f"allowed: an nn.Module with a positive integer attribute feature_dim")
+    return Encoder(net, dim)  # flattens (N, feature_dim, 1, 1) outputs too
+
+
 def build_encoder(arch: str, in_channels: int, norm: str, width: int) -> Encoder:
+    if ":" in arch:
+        return build_custom(arch, in_channels, norm, width)
     if arch not in ENCODER_BUILDERS:
         raise ValueError(f"unknown architecture {arch!r}; allowed: {', '.join(ENCODERS)}")
     encoder = ENCODER_BUILDERS[arch](in_channels=in_channels, norm=norm, width=width)
