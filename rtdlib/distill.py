@@ -152,7 +152,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
 
     for epoch in bar(range(start, cfg.epochs + 1), desc=f"distill {cfg.model.arch} seed {cfg.seed}",
                      initial=start - 1, total=cfg.epochs):
-        sums = torch.zeros(3, device=device, dtype=torch.float64)
+        sums = torch.zeros(3, device=device, dtype=torch.float32 if device.type == "mps" else torch.float64)  # mps: no float64
         idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, device)
         for i, idx in enumerate(idxs, 1):
             x = batch(idx)

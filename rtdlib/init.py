@@ -38,4 +38,5 @@ def locality_init(teacher: nn.Module, fresh: nn.Module, alpha: float) -> tuple[n
 def param_distance(a: nn.Module, b: nn.Module) -> float:
     """Euclidean distance between two networks' parameter vectors (buffers excluded)."""
     with torch.no_grad():
-        return math.sqrt(sum((p - q).double().pow(2).sum().item() for p, q in zip(a.parameters(), b.parameters())))
+        diffs = ((p - q).cpu() if p.device.type == "mps" else p - q for p, q in zip(a.parameters(), b.parameters()))
+        return math.sqrt(sum(d.double().pow(2).sum().item() for d in diffs))  # mps has no float64
