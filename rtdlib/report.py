@@ -217,7 +217,15 @@ def write(profile: str) -> Path:
         pages = {}
         for name in notebooks.available():
             executed = built / f"{name}.ipynb"
-            if not executed.is_file():
+            if not executed.is_file():  # not re-executed here (e.g. up to date in a fresh clone): keep its pages
+                if (final / f"{name}.html").is_file():
+                    for part in (f"{name}.html", f"{name}.md", f"{name}_files"):
+                        src = final / part
+                        if src.is_dir():
+                            shutil.copytree(src, out / part)
+                        elif src.is_file():
+                            shutil.copy2(src, out / part)
+                    pages[name] = ""
                 continue
             body, text, outputs = render(executed, name)
             note = " (its last run failed: this page shows it up to the failing cell)" if failed(executed) else ""
