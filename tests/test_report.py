@@ -87,3 +87,9 @@ def test_an_executed_notebook_shows_its_figure_and_the_report_pages_it(project, 
     markdown = (out / "10_restart.md").read_text()
     assert all(src in markdown for src in images)  # one PNG file serves both pages
     assert "10_restart.md#fig-18" in (out / "README.md").read_text()
+
+    # a notebook not re-executed in the next build (up to date in a fresh clone) keeps its pages and images
+    (project / "build" / "smoke" / "10_restart.ipynb").unlink()
+    again = report.write("smoke")
+    assert (again / "10_restart.html").read_text() == page and all((again / src).is_file() for src in images)
+    assert '<a href="10_restart.html#fig-18">10_restart</a>' in (again / "index.html").read_text()
