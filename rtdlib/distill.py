@@ -164,7 +164,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
             opt.zero_grad(set_to_none=True)
             ce.backward()
             opt.step()
-            sums += torch.stack([ce.detach(), kl.detach(), ent.detach()]).double()
+            sums += torch.stack([ce.detach(), kl.detach(), ent.detach()]).to(sums.dtype)
             step = (epoch - 1) * steps + i
             if step in cfg.probe_steps and i < len(idxs):  # a probe inside the epoch (the last step is the epoch's)
                 probe(epoch - 1 + i / steps, step, False)
