@@ -1,8 +1,10 @@
-"""bf16 autocast vs fp32 for a whole distillation: time, peak memory and the student's probe accuracy.
+"""bf16 autocast vs fp32 for a whole distillation: time, peak memory and the probe accuracy it gives.
 
-The same quick-sized runs (small_vgg with BN, width 16, Fashion-MNIST 2,000 images at 16x16, m = 1024,
-4 epochs, 3 seeds) train in fp32 and with the training step under bf16 autocast (`DistillCfg.precision`);
-probes run in fp32 for both. Each precision runs in its own subprocess (its own peak RSS), side by side.
+The run is the quick profile's own: notebook 02's α = 1e-10 run (small ResNet with BN, width 16,
+Fashion-MNIST 8,192 images at 16x16, m = 1024, 1,024 steps of batch 64, probes after epochs 0, 1, 2, 4, 8),
+once in fp32 and once with the training step under bf16 autocast (`DistillCfg.precision`; probes stay
+fp32). Every (seed, precision) runs in its own subprocess (its own peak RSS), the two precisions
+alternating seed by seed so that drift in the machine's speed hits both alike.
 """
 from __future__ import annotations
 
@@ -12,53 +14,57 @@ import subprocess
 import sys
 import time
 
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
+PROBES = ("linear", "knn")
 
 
 def config(seed: int, precision: str):
-    from rtdlib.config import DataCfg, DistillCfg, ModelCfg, ProbeCfg
-    model = ModelCfg("small_vgg", "batch", 16, out_dim=1024, hidden_dim=512, bottleneck_dim=128)
-    return DistillCfg(data=DataCfg("fashion-mnist", 2000, 1000, 16), model=model, epochs=4, batch_size=64,
-                      seed=seed, probe_epochs=(4,), probe_nets=("student",), probe=ProbeCfg(low_label=None),
-                      precision=precision)
+    from rtdlib.profiles import settings
+    from rtdlib.sweeps import distill_run
+    return distill_run(settings("02_locality", "quick"), "small_resnet", "batch", 16, seed, alpha=1e-10,
+                       precision=precision)
 
 
-def measure(precision: str) -> dict:
+def measure(seed: int, precision: str) -> dict:
     from rtdlib.distill import distill
-    runs = []
-    for seed in SEEDS:
-        t = time.perf_counter()
-        out = distill(config(seed, precision), device="cpu")
-        runs.append({"seconds": time.perf_counter() - t, "loss": out["history"][-1]["loss"],
-                     **{p["probe"]: p["acc"] for p in out["probes"]}})
-    return {"runs": runs, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    t = time.perf_counter()
+    out = distill(config(seed, precision), device="cpu")
+    last = max(p["epoch"] for p in out["probes"])
+    return {"seconds": time.perf_counter() - t, "loss": out["history"][-1]["loss"],
+            **{p["probe"]: p["acc"] for p in out["probes"] if p["net"] == "student" and p["epoch"] == last},
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run(seed: int, precision: str) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench.precision", str(seed), precision], capture_output=True,
+                         text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def table() -> list[str]:
     from rtdlib.stats import paired_test
-    r = {}
-    for precision in ("fp32", "bf16"):
-        out = subprocess.run([sys.executable, "-m", "bench.precision", precision], capture_output=True, text=True,
-                             check=True)
-        r[precision] = json.loads(out.stdout.strip().splitlines()[-1])
-    lines = [f"{len(SEEDS)} distillation runs per precision: small_vgg BN width 16, Fashion-MNIST 2,000 images "
-             "16x16, m = 1024, 4 epochs, batch 64; probes (fp32) on 1,000 test images. Differences are "
-             "bf16 minus fp32, paired over seeds.", "",
-             "| precision | s per run | final loss | linear probe (%) | k-NN probe (%) | peak RSS (MB) |",
-             "|---|---|---|---|---|---|"]
+    r = {"fp32": [], "bf16": []}
+    for seed in SEEDS:
+        for precision in r:
+            r[precision].append(run(seed, precision))
     mean = lambda runs, k: sum(x[k] for x in runs) / len(runs)  # noqa: E731
-    for precision, out in r.items():
-        runs = out["runs"]
+    lines = [f"{len(SEEDS)} seeds per precision, each run the quick profile's notebook-02 run at α = 1e-10 "
+             "(small ResNet BN width 16, Fashion-MNIST 8,192 images 16x16, m = 1024, 1,024 steps of batch 64, "
+             "student and baselines probed after epochs 0, 1, 2, 4, 8 in fp32 on 2,000 test images). Probe "
+             "columns: the student after the last step. Differences are bf16 minus fp32, paired over seeds.", "",
+             "| precision | s per run (whole run) | final loss | linear probe (%) | k-NN probe (%) | peak RSS (MB) |",
+             "|---|---|---|---|---|---|"]
+    for precision, runs in r.items():
         lines.append(f"| {precision} | {mean(runs, 'seconds'):.1f} | {mean(runs, 'loss'):.4f} | "
-                     f"{100 * mean(runs, 'linear'):.2f} | {100 * mean(runs, 'knn'):.2f} | {out['peak_rss_mb']:.0f} |")
-    speed = mean(r["fp32"]["runs"], "seconds") / mean(r["bf16"]["runs"], "seconds")
-    lines.append("")
-    lines.append(f"bf16 speed vs fp32: {speed:.2f}x. Probe accuracy change (bf16 - fp32): " + "; ".join(
+                     f"{100 * mean(runs, 'linear'):.2f} | {100 * mean(runs, 'knn'):.2f} | "
+                     f"{max(x['peak_rss_mb'] for x in runs):.0f} |")
+    speed = mean(r["fp32"], "seconds") / mean(r["bf16"], "seconds")
+    lines += ["", f"bf16 whole-run speed vs fp32: {speed:.2f}x. Probe accuracy change (bf16 - fp32): " + "; ".join(
         f"{probe} {100 * t['mean_diff']:+.2f} points (sd {100 * t['sd_diff']:.2f}, paired t p = {t['p_t']:.2g})"
-        for probe in ("linear", "knn")
-        for t in [paired_test([x[probe] for x in r["bf16"]["runs"]], [x[probe] for x in r["fp32"]["runs"]])]) + ".")
+        for probe in PROBES for t in [paired_test([x[probe] for x in r["bf16"]], [x[probe] for x in r["fp32"]])])
+        + "."]
     return lines
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(sys.argv[1])))
+    print(json.dumps(measure(int(sys.argv[1]), sys.argv[2])))

@@ -54,7 +54,10 @@ probes = tidy.frame(results, "probes", keys)
 history = tidy.frame(results, "history", keys)
 init = pd.DataFrame([r.metrics["init"] | {k.split(".")[-1]: tidy.config_value(r.config, k) for k in keys}
                      for r in results])
-for df in (probes, history, init):
+# the α = near runs again at another input size (profile setting size_check; none in the paper profile)
+size_runs = sweeps.input_size_check(P)
+sized = tidy.frame(run_all("distill", size_runs), "probes", keys) if size_runs else None
+for df in (probes, history, init) + ((sized,) if size_runs else ()):
     df["model"] = df["arch"] + " (" + df["norm"].map({"batch": "BN", "none": "no BN"}).fillna(df["norm"]) + ")"
 models = list(dict.fromkeys(probes["model"]))
 alpha_list = sorted(P["alphas"])
@@ -270,6 +273,29 @@ for model in models:
         F.add(key(model, f"student α={near:g} − student α=0"), *paired(seed_acc(model, "student", near),
                                                                        seed_acc(model, "student", 0.0)))
 
+px = {"small": f"{P['image_size']}x{P['image_size']}" if P["image_size"] else "native size",
+      "check": f"{P['size_check']}x{P['size_check']}"}
+
+
+def sized_acc(model, net, probe="linear"):
+    """Accuracy (%) per seed of the α = near run at the size_check input size."""
+    d = sized[(sized.model == model) & (sized.net == net) & (sized.probe == probe) & (sized.epoch == P["epochs"])]
+    return d.groupby("seed")["acc"].mean() * 100
+
+
+def gains(model, probe):
+    """Student minus teacher per seed, at the profile's input size and at size_check."""
+    return (seed_acc(model, "student", near, probe) - seed_acc(model, "teacher", None, probe),
+            sized_acc(model, "student", probe) - sized_acc(model, "teacher", probe))
+
+
+if size_runs:
+    for model in models:
+        for pr in PROBES:
+            F.add(key(model, f"student α={near:g} − teacher at {px['check']}", pr),
+                  *paired(sized_acc(model, "student", pr), sized_acc(model, "teacher", pr)))
+            F.add(key(model, f"gain at {px['small']} − gain at {px['check']}", pr), *paired(*gains(model, pr)))
+
 
 def says(k):
     """Accuracies enter the family in points (seed_acc), KLs in nats: no rescaling."""
@@ -361,6 +387,58 @@ display(Markdown(f"### What this run found ({profile} profile: {setting})\n\n"
                  + "\n\n#### What α = 1e-10 means in float32\n\n" + tiny_alpha_text()
                  + f"\n\nPaired t-tests over seeds, Holm-corrected over the {len(F.rows)} comparisons of this notebook "
                  "(table above; accuracy differences in points, KL differences in nats)."))
+
+# %% [markdown]
+# ## Input size: does downscaling change the picture?
+#
+# The quick profile trains at 16x16 to save time. Here the α = 1e-10 runs (same seeds, steps and
+# networks) repeat at Fashion-MNIST's native 28x28: teacher and student probes at both sizes, and the
+# student's gain over its teacher at 16x16 minus that at 28x28, paired over seeds (in the Holm family
+# above). The paper profile runs at the datasets' native size and skips this check.
+
+# %%
+if size_runs:
+    rows = []
+    for model in models:
+        for pr in PROBES:
+            small, check = gains(model, pr)
+            for size, gain, t, s_ in ((px["small"], small, seed_acc(model, "teacher", None, pr),
+                                       seed_acc(model, "student", near, pr)),
+                                      (px["check"], check, sized_acc(model, "teacher", pr), sized_acc(model, "student", pr))):
+                rows.append({"model": model, "probe": pr, "input": size, "gain_mean": gain.mean(), "gain_sd": gain.std()}
+                            | {name: stats.fmt(v.mean(), v.std(), scale=1) for name, v in
+                               (("teacher (%)", t), ("student (%)", s_), ("gain (points)", gain))})
+    size_table = pd.DataFrame(rows)
+    plotting.save_table(size_table, "fig03_input_size", profile)
+    fig, axes = plt.subplots(1, len(PROBES), figsize=(4.8 * len(PROBES), 3.6), squeeze=False)
+    for ax, pr in zip(axes[0], PROBES):
+        d = size_table[size_table.probe == pr]
+        for i, model in enumerate(models):
+            m = d[d.model == model]
+            ax.errorbar(np.arange(len(m)) + 0.1 * (i - (len(models) - 1) / 2), m.gain_mean, yerr=m.gain_sd, fmt="o-",
+                        capsize=3, color=plt.get_cmap("tab10")(i), label=model)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_xticks(range(2), [px["small"], px["check"]])
+        ax.set(xlabel="input size", ylabel="student − teacher (points)",
+               title=f"{'linear, 10 labels/class' if pr == 'linear_low' else 'linear'} probe")
+    axes[0, -1].legend(fontsize=7)
+    both = plotting.setting(P["dataset"], [tidy.steps(r) for r in results], P["seeds"])
+    fig.suptitle(f"student α = {near:g} vs its teacher at {px['small']} and {px['check']}; {both} (mean ± sd)",
+                 fontsize=10)
+    fig.tight_layout()
+    plotting.save(fig, "fig03_input_size", profile)
+    display(size_table.drop(columns=["gain_mean", "gain_sd"]))
+    lines = []
+    for model in models:
+        for pr in PROBES:
+            vs_teacher = says(key(model, f"student α={near:g} − teacher at {px['check']}", pr))
+            gap = says(key(model, f"gain at {px['small']} − gain at {px['check']}", pr))
+            lines.append(f"- **{model}**, {'10 labels/class' if pr == 'linear_low' else 'full labels'}: at "
+                         f"{px['check']} the student {vs_teacher}; its gain at {px['small']} minus its gain at "
+                         f"{px['check']} {gap}.")
+    display(Markdown("\n".join(lines)))
+else:
+    display(Markdown("No input-size check in this profile (`size_check` is None)."))
 
 # %% [markdown]
 # ## Claims for SUMMARY.md

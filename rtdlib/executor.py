@@ -20,15 +20,15 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from .progress import bar, line
 from .store import Store
 
-# result kind -> "module:function" computing one entry as fn(cfg, run) -> metrics dict
-ENGINES = {
-    "distill": "rtdlib.distill:distill",
-    "restart": "rtdlib.restart:restart",
-    "supervised": "rtdlib.supervised:supervised",
-    "lottery": "rtdlib.lottery:lottery",
-    "connectivity": "rtdlib.connectivity:connectivity",
-    "landscape": "rtdlib.landscape:landscape",
-    "peers": "rtdlib.peers:train_peers",
+# result kind -> ("module:function" computing one entry as fn(cfg, run) -> metrics dict, "module:class" of its config)
+KINDS = {
+    "distill": ("rtdlib.distill:distill", "rtdlib.config:DistillCfg"),
+    "restart": ("rtdlib.restart:restart", "rtdlib.restart:RestartCfg"),
+    "supervised": ("rtdlib.supervised:supervised", "rtdlib.supervised:SupervisedCfg"),
+    "lottery": ("rtdlib.lottery:lottery", "rtdlib.lottery:LotteryCfg"),
+    "connectivity": ("rtdlib.connectivity:connectivity", "rtdlib.connectivity:ConnectivityCfg"),
+    "landscape": ("rtdlib.landscape:landscape", "rtdlib.landscape:LandscapeCfg"),
+    "peers": ("rtdlib.peers:train_peers", "rtdlib.peers:PeersCfg"),
 }
 
 
@@ -40,9 +40,18 @@ CLUSTER_KEYS = ("cluster", "log_folder", "slurm_partition", "timeout_min", "gpus
 
 def engine(kind: str):
     """The function that computes one entry of `kind` (imported lazily)."""
-    if kind not in ENGINES:
-        raise ValueError(f"unknown result kind {kind!r}; allowed: {', '.join(sorted(ENGINES))}")
-    module, _, name = ENGINES[kind].partition(":")
+    return kind_part(kind, 0)
+
+
+def config_class(kind: str):
+    """The config dataclass of `kind` (imported lazily)."""
+    return kind_part(kind, 1)
+
+
+def kind_part(kind: str, index: int):
+    if kind not in KINDS:
+        raise ValueError(f"unknown result kind {kind!r}; allowed: {', '.join(sorted(KINDS))}")
+    module, _, name = KINDS[kind][index].partition(":")
     return getattr(importlib.import_module(module), name)
 
 

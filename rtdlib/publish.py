@@ -9,7 +9,6 @@ their sweeps (rtdlib/sweeps.py) and every entry their last plain run read (figur
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import random
@@ -21,21 +20,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import check_choice, config_hash, from_dict
+from .executor import config_class, engine
 from .store import (MARKER, PUBLISHED, Store, StoreError, atomic_write, json_bytes, published_root, results_dir,
                     threads_of, using_threads)
 
 KEPT = ("config.json", "metrics.json", "meta.json")
 SIZE_AIM_MB = 20  # what a clone should carry for one profile
-# result kind -> "module:class" of its config (the executor's ENGINES name the functions)
-CONFIGS = {
-    "distill": "rtdlib.config:DistillCfg",
-    "restart": "rtdlib.restart:RestartCfg",
-    "supervised": "rtdlib.supervised:SupervisedCfg",
-    "lottery": "rtdlib.lottery:LotteryCfg",
-    "connectivity": "rtdlib.connectivity:ConnectivityCfg",
-    "landscape": "rtdlib.landscape:LandscapeCfg",
-    "peers": "rtdlib.peers:PeersCfg",
-}
 
 
 def published_dir(profile: str) -> Path:
@@ -124,10 +114,7 @@ def write_entry(result, target: Path) -> None:
 
 def config_of(kind: str, config: dict):
     """The config object of a stored config.json (JSON lists back to the configs' tuples)."""
-    if kind not in CONFIGS:
-        raise StoreError(f"unknown result kind {kind!r}; allowed: {', '.join(sorted(CONFIGS))}")
-    module, _, name = CONFIGS[kind].partition(":")
-    return from_dict(getattr(importlib.import_module(module), name), as_tuples(config))
+    return from_dict(config_class(kind), as_tuples(config))
 
 
 def as_tuples(obj):
@@ -189,7 +176,6 @@ def verify(profile: str, n: int = 3, seed: int | None = None, cheapest: bool = F
 def verify_entry(path: Path, store: Store) -> bool:
     import torch
 
-    from .executor import engine
     from .store import device_name
     kind, digest = path.parent.name, path.name
     name = f"{kind}/{digest}"

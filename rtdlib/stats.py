@@ -80,26 +80,37 @@ class Family:
     below 6 pairs, so the t-test decides; both are reported)."""
 
     def __init__(self, level=0.05):
-        self.level, self.rows = level, {}
+        self.level, self.rows, self._corrected = level, {}, None
 
     def add(self, key: str, a, b, alternative="two-sided") -> str:
         """Compare a vs b (same seeds, same order); returns `key`."""
+        if self._corrected is not None:  # a verdict already read would silently change under it
+            raise ValueError(f"comparison {key!r} added after the family's results were read; "
+                             "add every comparison first")
         if key in self.rows:
             raise ValueError(f"comparison {key!r} was added twice")
         self.rows[key] = paired_test(a, b, alternative)
         return key
 
+    def corrected(self) -> pd.DataFrame:
+        """The Holm-corrected comparisons (computed once: the family is closed from here on)."""
+        if self._corrected is None:
+            df = pd.DataFrame.from_dict(self.rows, orient="index").rename_axis("comparison")
+            if len(df):
+                df["p_holm"] = holm(df["p_t"])
+                df["significant"] = df["p_holm"] < self.level
+            self._corrected = df
+        return self._corrected
+
     def table(self, scale: float = 1.0) -> pd.DataFrame:
         """One row per comparison; `scale` multiplies mean_diff and sd_diff alike (100: accuracies in points)."""
-        df = pd.DataFrame.from_dict(self.rows, orient="index").rename_axis("comparison").reset_index()
+        df = self.corrected().reset_index()
         if len(df):
             df[["mean_diff", "sd_diff"]] *= scale
-            df["p_holm"] = holm(df["p_t"])
-            df["significant"] = df["p_holm"] < self.level
         return df
 
     def result(self, key: str) -> dict:
-        df = self.table().set_index("comparison")
+        df = self.corrected()
         if key not in df.index:
             raise KeyError(f"no comparison {key!r}; added: {', '.join(df.index)}")
         return df.loc[key].to_dict()

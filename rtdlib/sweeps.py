@@ -105,6 +105,15 @@ def locality(P) -> list[DistillCfg]:
             for arch, norm, width in P["archs"] for alpha in P["alphas"] for seed in P["seeds"]]
 
 
+def input_size_check(P) -> list[DistillCfg]:
+    """The locality runs at the smallest α > 0 again with P["size_check"] pixels a side (quick: the native 28x28
+    next to its 16x16): whether downscaled inputs change the student's gain over its teacher."""
+    if P["size_check"] is None:
+        return []
+    near = min(a for a in P["alphas"] if a > 0)
+    return [replace(c, data=replace(c.data, image_size=P["size_check"])) for c in locality(P) if c.alpha == near]
+
+
 def data_size(P) -> list[DistillCfg]:
     """Fig. 4: distillation on the first n images (or n Gaussian-noise inputs) for a fixed number of
     optimization steps, probed on one fixed clean probe set."""
@@ -270,7 +279,7 @@ def lottery_dense(P) -> list:
 # notebook -> its stages, in order: (result kind, the configs of that kind it needs); a notebook may
 # read later stages' inputs from earlier ones (e.g. IMP from the dense supervised runs)
 SWEEPS = {"01_student_vs_teacher": (("distill", student_vs_teacher),),
-          "02_locality": (("distill", locality),),
+          "02_locality": (("distill", lambda P: locality(P) + input_size_check(P)),),
           "03_data_dependence": (("distill", lambda P: data_size(P) + transfer(P)),),
           "04_ablations": (("distill", ablations),),
           "05_landscapes": (("distill", landscape_distills), ("landscape", landscapes)),

@@ -35,3 +35,14 @@ def test_verdict(holds, expected):
 def test_verdict_needs_a_test():
     with pytest.raises(ValueError):
         summary.verdict([])
+
+
+def test_family_refuses_a_comparison_after_its_results_were_read():
+    fam = stats.Family()
+    rng = np.random.default_rng(1)
+    base = rng.normal(0.5, 0.05, 6)
+    fam.add("up", base + 0.05 + rng.normal(0, 0.002, 6), base)
+    p_before = fam.result("up")["p_holm"]
+    with pytest.raises(ValueError, match="added after"):
+        fam.add("late", base, base + 0.01)
+    assert fam.result("up")["p_holm"] == p_before and list(fam.table().comparison) == ["up"]
