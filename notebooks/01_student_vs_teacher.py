@@ -114,7 +114,7 @@ for ax in axes[-1]:
     ax.set_xlabel("optimizer steps (symlog scale)")
 fig.suptitle(f"{setting}; α = {P['alpha']:g}, m = {P['head']['out_dim']}", fontsize=10)
 fig.tight_layout()
-plotting.save(fig, "fig01_student_vs_teacher", profile)
+plotting.save(fig, "fig01_student_vs_teacher", profile);
 
 # %% [markdown]
 # ## Tables 1 and 3: final probe accuracy (%), mean ± sd over seeds (linear: Table 1, k-NN: Table 3)
@@ -125,7 +125,7 @@ summary = stats.mean_sd(final, ["model", "probe", "net"])
 summary["acc (%)"] = [stats.fmt(m, s) for m, s in zip(summary["mean"], summary["sd"])]
 table = summary.pivot(index=["model", "probe"], columns="net", values="acc (%)")
 table = table[[n for n in plotting.LABELS if n in table.columns]].rename(columns=plotting.LABELS)
-plotting.save_table(summary, "table1_3_probes", profile)
+plotting.save_table(summary, "table1_3_probes", profile);
 display(table)
 
 # %% [markdown]
@@ -155,7 +155,7 @@ vs_paper = pd.DataFrame([{"paper model": PAPER_ARCH[bn_of(m)], "our model": m, "
                           "our gain (points)": (mean_of.loc[(m, p, "student"), "mean"]
                                                 - mean_of.loc[(m, p, "teacher"), "mean"]) * 100}
                          for m in models if bn_of(m) for p in ("linear", "knn") if (bn_of(m), p) in PAPER])
-plotting.save_table(vs_paper, "table1_3_paper_vs_ours", profile)
+plotting.save_table(vs_paper, "table1_3_paper_vs_ours", profile);
 vs_paper.round(2)
 
 # %% [markdown]
@@ -181,7 +181,7 @@ for m in models:
             if a in d and b in d:
                 F.add(key(m, pr, a, b), d[a], d[b])
 tests = F.table(scale=100)
-plotting.save_table(tests, "stats_01_student_vs_teacher", profile)
+plotting.save_table(tests, "stats_01_student_vs_teacher", profile);
 tests.round(4)
 
 # %%

@@ -91,7 +91,7 @@ display(Markdown(f"This run: {setting}; {', '.join(models)}; {P['train_size'] or
 # %%
 dist = (init.groupby(["model", "alpha"])[["dist_intended", "dist_actual", "frac_identical"]].mean()
         .reset_index().sort_values(["model", "alpha"]))
-plotting.save_table(dist, "fig03_locality_init_distance", profile)
+plotting.save_table(dist, "fig03_locality_init_distance", profile);
 dist.style.format({"alpha": "{:g}", "dist_intended": "{:.3e}", "dist_actual": "{:.3e}", "frac_identical": "{:.4%}"})
 
 # %% [markdown]
@@ -155,7 +155,7 @@ fig.suptitle(subtitle, fontsize=10)
 fig.tight_layout()
 fig.legend(*axes[0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=7,
            ncol=min(8, len(alpha_list) + 3))
-plotting.save(fig, "fig03_locality", profile)
+plotting.save(fig, "fig03_locality", profile);
 
 # %% [markdown]
 # ## Fig. 17: optimization metrics per α: KL divergence (log scale) and distance from initialization
@@ -195,7 +195,7 @@ fig.suptitle(subtitle + f"\nKL = CE − H in float32 (resolution ~{KL_RESOLUTION
 fig.tight_layout()
 fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=7,
            ncol=min(len(alpha_list), 14))
-plotting.save(fig, "fig17_locality_optimization", profile)
+plotting.save(fig, "fig17_locality_optimization", profile);
 display(Markdown(
     f"**Masked KL points.** {len(masked)} of the {len(hist)} plotted means (model, α, epoch) are ≤ 0 and are not drawn "
     f"on the log scale; {len(seed_zeros)} of the {len(history)} single-seed values are ≤ 0. The KL is CE − H in "
@@ -211,7 +211,7 @@ display(Markdown(
 # %%
 fin = stats.mean_sd(probes[probes.epoch == P["epochs"]], ["model", "probe", "net", "alpha"])
 fin["acc (%)"] = [stats.fmt(m, s) for m, s in zip(fin["mean"], fin["sd"])]
-plotting.save_table(fin, "fig03_locality_final_probes", profile)
+plotting.save_table(fin, "fig03_locality_final_probes", profile);
 students = fin[fin.net == "student"].pivot(index=["model", "probe"], columns="alpha", values="acc (%)")
 students
 
@@ -380,7 +380,7 @@ def tiny_alpha_text():
 
 
 tests = F.table()  # accuracy differences in points, KL differences in nats
-plotting.save_table(tests, "stats_02_locality", profile)
+plotting.save_table(tests, "stats_02_locality", profile);
 display(tests.round(4))
 display(Markdown(f"### What this run found ({profile} profile: {setting})\n\n"
                  + "\n\n".join(finding(m) for m in models)

@@ -108,9 +108,9 @@ axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
 fig.suptitle(f"{arch} ({'BN' if norm == 'batch' else 'no BN'}); {setting} for every n (batch {P['batch_size']}; "
              "mean ± sd)", fontsize=10)
 fig.tight_layout()
-plotting.save(fig, "fig04_data_dependence", profile)
+plotting.save(fig, "fig04_data_dependence", profile);
 fig4 = stats.mean_sd(sizes_df, ["inputs", "train_size", "net", "probe"])
-plotting.save_table(fig4, "fig04_data_dependence", profile)
+plotting.save_table(fig4, "fig04_data_dependence", profile);
 
 # %% [markdown]
 # ## Tables 2 and 4: transfer, probe accuracy (%) on the target dataset, mean ± sd over seeds
@@ -123,7 +123,7 @@ tr["model"] = tr["arch"] + " (" + tr["norm"].map({"batch": "BN", "none": "no BN"
 tr["source → target"] = tr["name"] + " → " + tr["probe_on"]
 transfer = stats.mean_sd(tr, ["source → target", "model", "probe", "net"])
 transfer["acc (%)"] = [stats.fmt(m, s) for m, s in zip(transfer["mean"], transfer["sd"])]
-plotting.save_table(transfer, "table2_4_transfer", profile)
+plotting.save_table(transfer, "table2_4_transfer", profile);
 nets = [n for n in plotting.LABELS if n in set(transfer.net)]
 table = (transfer[transfer.probe.isin(["linear", "knn"])]
          .pivot(index=["source → target", "model", "probe"], columns="net", values="acc (%)")[nets]
@@ -150,7 +150,7 @@ our_rows = [{"who": "ours", "source → target": pair, "model": model, "probe": 
              "student − teacher": mean_tr[(pair, model, probe, "student")] - mean_tr[(pair, model, probe, "teacher")]}
             for pair, model, probe in dict.fromkeys(k[:3] for k in mean_tr.index) if probe in ("linear", "knn")]
 vs_paper = pd.DataFrame(paper_rows + our_rows)
-plotting.save_table(vs_paper, "table2_4_paper_vs_ours", profile)
+plotting.save_table(vs_paper, "table2_4_paper_vs_ours", profile);
 vs_paper.round(2)
 
 # %% [markdown]
@@ -197,7 +197,7 @@ for (pair, model, probe), g in tr.groupby(["source → target", "model", "probe"
             transfer_rows.append((F.add(transfer_key(pair, model, probe, base), d["student"], d[base]), pair, model,
                                   probe, base))
 tests = F.table(scale=100)
-plotting.save_table(tests, "stats_03_data_dependence", profile)
+plotting.save_table(tests, "stats_03_data_dependence", profile);
 tests.round(4)
 
 # %%

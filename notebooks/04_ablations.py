@@ -134,7 +134,7 @@ a2.set_xscale("log", base=2)
 a2.legend(**OUTSIDE)
 fig.suptitle(f"output dimension m varies; {title}", fontsize=10)
 fig.tight_layout()
-plotting.save(fig, "fig10_output_dim", profile)
+plotting.save(fig, "fig10_output_dim", profile);
 
 # %% [markdown]
 # ## Fig. 11: norm layers (each variant has its own teacher)
@@ -161,7 +161,7 @@ a2.legend(**OUTSIDE)
 arch_names = ", ".join(dict.fromkeys(a for a, _, _ in P["archs"]))
 fig.suptitle(f"norm layer varies ({', '.join(norms)}); {arch_names}; {setting} (mean ± sd)", fontsize=10)
 fig.tight_layout()
-plotting.save(fig, "fig11_norm_layers", profile)
+plotting.save(fig, "fig11_norm_layers", profile);
 
 # %% [markdown]
 # ## Fig. 12: parts of the l2-bottleneck, and the authors' code next to the paper's head
@@ -213,7 +213,7 @@ a2.set(xlabel=f"student linear probe at epoch {last} (%, axis from 0)", xlim=(0,
 a2.legend(**OUTSIDE)
 fig.suptitle(f"l2-bottleneck parts vary (colours as in the bars); {title}", fontsize=10)
 fig.tight_layout()
-plotting.save(fig, "fig12_bottleneck", profile)
+plotting.save(fig, "fig12_bottleneck", profile);
 
 # %% [markdown]
 # ## Summary: final accuracy of every variant (%), mean ± sd over seeds
@@ -222,7 +222,7 @@ plotting.save(fig, "fig12_bottleneck", profile)
 final = probes[probes.epoch == last]
 summary = stats.mean_sd(final, ["model", "study", "variant", "probe", "net"])
 summary["acc (%)"] = [stats.fmt(m, s) for m, s in zip(summary["mean"], summary["sd"])]
-plotting.save_table(summary, "fig10_12_ablations_final", profile)
+plotting.save_table(summary, "fig10_12_ablations_final", profile);
 summary.pivot_table(index=["model", "study", "variant"], columns=["probe", "net"], values="acc (%)",
                     aggfunc="first", sort=False)
 
@@ -257,7 +257,7 @@ for v in labels:
     if v != ref_parts and v not in same_as_ref:
         F.add(f"Fig. 12: {ref_parts} − {v}", seed_acc("head", ref_parts), seed_acc("head", v).reindex(seed_acc("head", ref_parts).index))
 tests = F.table(scale=100)
-plotting.save_table(tests, "stats_04_ablations", profile)
+plotting.save_table(tests, "stats_04_ablations", profile);
 display(tests.round(4))
 
 lines = [f"### What this run found ({profile} profile: {setting})", ""]

@@ -163,7 +163,7 @@ for key, m in M.items():
                 rows.append({"grid": key, "stack": off, "a": a, "b": b,
                              **{k: m["grids"][k][s][i][j] for k in m["grids"]}})
 table = pd.DataFrame(rows)
-plotting.save_table(table, "fig05_13_16_landscape_grids", profile)
+plotting.save_table(table, "fig05_13_16_landscape_grids", profile);
 points = pd.DataFrame([{"grid": k, **p} for k, m in M.items() for p in m["points"]])
 points
 
@@ -208,8 +208,8 @@ F = stats.Family()
 KL_KEY = F.add("valley: mean log10 KL away − towards", per_seed["log10 KL away"], per_seed["log10 KL towards"])
 PROBE_KEY = F.add("valley: mean probe towards − away", per_seed["probe towards (%)"], per_seed["probe away (%)"])
 tests = F.table()  # KL difference in log10 units, probe difference in points
-plotting.save_table(per_seed.reset_index(), "fig14_valley_per_seed", profile)
-plotting.save_table(tests, "stats_05_landscapes", profile)
+plotting.save_table(per_seed.reset_index(), "fig14_valley_per_seed", profile);
+plotting.save_table(tests, "stats_05_landscapes", profile);
 display(per_seed.round(3), tests.round(4))
 
 valley, p_teacher = e1_axis(M["shared/ortho/zoom"])

@@ -130,7 +130,7 @@ ax.set(xlabel="weights remaining (%)", ylabel="test accuracy (%)")
 ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes: inside it covered points
 ax.set_title(f"IMP with rewinding, {P['arch'][0]} ({P['arch'][1]} norm), {P['rounds']} rounds\n"
              f"{SETTING} (steps per round)" + (" · machinery demonstration" if DEMO else ""), fontsize=9)
-plotting.save(fig, "fig08_lottery", profile)
+plotting.save(fig, "fig08_lottery", profile);
 
 # %% [markdown]
 # ## Test accuracy (%) per round, mean ± sd over seeds
@@ -140,7 +140,7 @@ curve["acc (%)"] = [stats.fmt(m, s) for m, s in zip(curve["mean"], curve.sd)]
 table = curve.pivot(index="line", columns="remaining (%)", values="acc (%)").loc[line_names]
 table = table[sorted(table.columns, reverse=True)]
 table.columns = [f"{c:.1f}%" for c in table.columns]
-plotting.save_table(df.drop(columns=["line"]), "fig08_lottery_rounds", profile)
+plotting.save_table(df.drop(columns=["line"]), "fig08_lottery_rounds", profile);
 display(table)
 
 # %% [markdown]
@@ -164,7 +164,7 @@ probe = probe[probe.probe == "linear"].pivot_table(index="seed", columns="net", 
 family.add("distilled student − random teacher (linear probe)", probe["student"], probe["teacher"])
 tests = family.table()
 tests[["mean_diff", "sd_diff"]] *= 100  # accuracy points, both columns
-plotting.save_table(tests, "fig08_lottery_tests", profile)
+plotting.save_table(tests, "fig08_lottery_tests", profile);
 tests.round(4)
 
 # %%

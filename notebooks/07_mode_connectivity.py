@@ -99,7 +99,7 @@ fig.legend(handles, [h.get_label() for h in handles], loc="upper center", bbox_t
 fig.suptitle(f"{P['arch'][0]} ({P['arch'][1]} norm), {len(P['orders'])} data orders per start, BN {P['bn']}d at each "
              f"point\n{SETTING} (steps per supervised run; seeds = start points)"
              + (" · machinery demonstration" if DEMO else ""), fontsize=9, y=1.06)  # above the panel titles
-plotting.save(fig, "fig09_mode_connectivity", profile)
+plotting.save(fig, "fig09_mode_connectivity", profile);
 
 # %% [markdown]
 # ## Barrier heights (percentage points of test error)
@@ -110,7 +110,7 @@ per_start[["barrier", "end_error"]] *= 100
 table = per_start.pivot(index="seed", columns="start", values="barrier").rename(columns=START)
 spread = pairs.assign(barrier=pairs.barrier * 100).groupby("start")["barrier"].agg(["mean", "std", "min", "max", "count"])
 spread.index = spread.index.map(START)
-plotting.save_table(pairs.assign(barrier_pct=pairs.barrier * 100), "fig09_barriers", profile)
+plotting.save_table(pairs.assign(barrier_pct=pairs.barrier * 100), "fig09_barriers", profile);
 display(table.round(2), spread.round(2))
 
 # %% [markdown]
@@ -129,7 +129,7 @@ test_table[["mean_diff", "sd_diff"]] *= 100  # points of test error, both column
 test = family.result(KEY)
 p_floor = stats.min_wilcoxon_p(test["n"], "less")
 test_table["min_attainable_p_wilcoxon"] = p_floor
-plotting.save_table(test_table, "fig09_barrier_test", profile)
+plotting.save_table(test_table, "fig09_barrier_test", profile);
 test_table.round(4)
 
 # %%

@@ -88,7 +88,7 @@ for s in sweeps.peer_settings(P):
 per_seed = pd.DataFrame(rows)
 ACC = ["consensus", "control", "init", "init_bnrecal", "input"]
 per_seed[ACC] = per_seed[ACC].round(6)  # counts / n_test are exact at 6 decimals; float32 noise in equal differences would fake p ≈ 0
-plotting.save_table(per_seed, "p2p_consensus_per_seed", profile)
+plotting.save_table(per_seed, "p2p_consensus_per_seed", profile);
 BASELINES = [b for b in ("control", "init", "init_bnrecal", "input") if per_seed[b].notna().any()]
 NAMES = {"consensus": "peer consensus", "control": "independent control (own random teacher)",
          "init": "untrained", "init_bnrecal": "untrained, BN recalibrated", "input": "raw input"}
@@ -145,7 +145,7 @@ fig.suptitle(f"Peer consensus vs group size: {SETTING} ({P['train_size'] or 'all
              f"{P['model']['arch']} width {P['model']['width']}, λ = {b['consensus_weight']:g}, lr = {b['lr']:g}",
              fontsize=10)
 fig.tight_layout()
-plotting.save(fig, "p2p_consensus_vs_k", profile)
+plotting.save(fig, "p2p_consensus_vs_k", profile);
 
 # %% [markdown]
 # ## Every setting minus each baseline, paired over seeds (mean and 95% CI)
@@ -170,7 +170,7 @@ handles, names = axes[0][0].get_legend_handles_labels()  # below the panels: ins
 fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(names), fontsize=7)
 fig.suptitle(f"Peer consensus minus each baseline: {SETTING}", fontsize=10)
 fig.tight_layout()
-plotting.save(fig, "p2p_consensus_differences", profile)
+plotting.save(fig, "p2p_consensus_differences", profile);
 
 # %% [markdown]
 # ## Paired tests: every setting against every baseline, and each control against the random baseline
@@ -200,7 +200,7 @@ for (loss, lr), c in ctrl.groupby(["loss", "lr"]):
                           "baseline": strongest[probe]}
 table = family.table()
 table[["mean_diff", "sd_diff"]] *= 100  # accuracy points, both columns
-plotting.save_table(table, "p2p_consensus_tests", profile)
+plotting.save_table(table, "p2p_consensus_tests", profile);
 
 
 def rows(keys):

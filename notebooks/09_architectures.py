@@ -68,7 +68,7 @@ sizes = pd.DataFrame([{"encoder": a, "ours": encoder_params(a, PAPER_NORM[a]), "
                        "authors' code (1 shared block, patch 16)": authors_param_count(VIT_SIZES[a][0]) if a in VIT_SIZES else None}
                       for a, n in TABLE5_PARAMS.items()])
 sizes["ours / Table 5"] = (sizes["ours"] / sizes["Table 5"]).round(3)
-plotting.save_table(sizes, "table05_param_counts", profile)
+plotting.save_table(sizes, "table05_param_counts", profile);
 is_vit = sizes.encoder.isin(list(VIT_SIZES))
 cnn, vit = sizes[~is_vit], sizes[is_vit]
 cnn_off = cnn[cnn["ours"] != cnn["Table 5"]]
@@ -131,7 +131,7 @@ for m in model_names:
                 family.add(f"{m} | {pr} | student − {ref}", d["student"], d[ref])
 tests = family.table()
 tests[["mean_diff", "sd_diff"]] *= 100  # accuracy points, both columns
-plotting.save_table(tests, "table05_architectures_tests", profile)
+plotting.save_table(tests, "table05_architectures_tests", profile);
 tests.round(4)
 
 # %% [markdown]
@@ -143,7 +143,7 @@ tests.round(4)
 # %%
 summary_acc = stats.mean_sd(final, ["model", "probe", "net"], "acc")
 summary_acc["acc (%)"] = [stats.fmt(m, s) for m, s in zip(summary_acc["mean"], summary_acc["sd"])]
-plotting.save_table(summary_acc, "table05_architectures", profile)
+plotting.save_table(summary_acc, "table05_architectures", profile);
 cols = {}
 for pr in PROBES:
     short = "" if pr == "linear" else f" ({P['low_label']}/class)"
@@ -160,7 +160,7 @@ table.insert(0, "#params (encoder)", [f"{params[m]:,}" for m in model_names])
 table["Table 5: teacher → student"] = [f"{TABLE5_ACC[arch_of[m]][0]:.1f} → {TABLE5_ACC[arch_of[m]][1]:.1f} "
                                        f"({paper_gain[arch_of[m]]:+.1f})" if arch_of[m] in paper_gain else ""
                                        for m in model_names]
-plotting.save_table(table.rename_axis("model").reset_index(), "table05_linear", profile)
+plotting.save_table(table.rename_axis("model").reset_index(), "table05_linear", profile);
 display(table)
 
 # %% [markdown]
@@ -200,7 +200,7 @@ fig.tight_layout()
 fig.legend(handles.values(), handles.keys(), loc="lower center", bbox_to_anchor=(0.5, 0.98), ncol=len(handles),
            fontsize=8)  # above the panels: inside it covered bars, below it the rotated names
 fig.suptitle(f"Student − teacher at the end of distillation, {SETTING} (mean ± sd)", fontsize=10, y=1.11)
-plotting.save(fig, "table05_architectures", profile)
+plotting.save(fig, "table05_architectures", profile);
 
 # %%
 def line(m):

@@ -127,7 +127,7 @@ fig.suptitle(f"Restart: round 1 {SETTING}, round 2 {', '.join(f'{s:,}' for s in 
              f"student, α = {P['alpha']:g} (mean ± sd)" + (f"; {(kl_means <= 0).sum()} of {len(kl_means)} KL means ≤ 0 "
              "(float32 CE − H rounding) not drawn on the log scale" if (kl_means <= 0).any() else ""),
              fontsize=11, y=1.02)
-plotting.save(fig, "fig18_restart", profile)
+plotting.save(fig, "fig18_restart", profile);
 
 # %% [markdown]
 # ## Per-round summary, mean ± sd over seeds
@@ -149,7 +149,7 @@ def per_round(model, k):
 
 
 table = pd.DataFrame([per_round(m, k) for m in models for k in (1, 2)])
-plotting.save_table(table, "fig18_restart_rounds", profile)
+plotting.save_table(table, "fig18_restart_rounds", profile);
 table.round(4)
 
 # %% [markdown]
@@ -175,7 +175,7 @@ for m in models:
             family.add(f"{m} | round {k} | {pr}: student − teacher", d["student"], d["teacher"])
 tests = family.table()
 tests[["mean_diff", "sd_diff"]] *= 100  # accuracy points; motion rows: % of the round-1 motion
-plotting.save_table(tests, "fig18_restart_tests", profile)
+plotting.save_table(tests, "fig18_restart_tests", profile);
 tests.round(4)
 
 # %%
