@@ -173,8 +173,9 @@ def test_py_notebooks_open_as_notebooks_on_the_project_kernel_and_draw_inline(tm
             notebook = page.locator(".jp-NotebookPanel:visible")
             notebook.locator(".jp-Cell").nth(3).wait_for(timeout=90_000)  # cells, not one text editor
             assert page.locator(".jp-FileEditor:visible").count() == 0
+            # the indicator is idle before a kernel is attached too ("No Kernel"): wait for the kernel's name
+            notebook.locator(".jp-NotebookPanel-toolbar").get_by_text("Python (rtdlib)").wait_for(timeout=90_000)
             notebook.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=90_000)
-            assert "Python (rtdlib)" in notebook.locator(".jp-NotebookPanel-toolbar").inner_text()
             page.wait_for_timeout(2000)  # let the kernel connection settle
             page.get_by_role("menuitem", name="Run", exact=True).click(timeout=20_000)
             page.get_by_role("menuitem", name="Run All Cells", exact=True).click(timeout=20_000)
