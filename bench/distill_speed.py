@@ -13,6 +13,8 @@ import time
 
 import torch
 
+from rtdlib.config import cpu_bf16_flags
+
 CASES = [  # name, arch, norm, width, image side, in channels, out_dim, batch, steps
     ("small_vgg quick (28x28, m=4096)", "small_vgg", "none", 32, 28, 1, 4096, 256, 8),
     ("small_resnet quick (28x28, m=4096)", "small_resnet", "batch", 16, 28, 1, 4096, 256, 8),
@@ -44,12 +46,7 @@ def peak_flops(dtype, seconds=1.0) -> float:
 
 
 def bf16_hardware() -> str:
-    """Which native bf16 instructions the CPU flags list (without them bf16 matmuls are emulated)."""
-    try:
-        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return "unknown (no /proc/cpuinfo)"
-    native = [f for f in ("avx512_bf16", "amx_bf16") if f in flags]
+    native = cpu_bf16_flags()
     return ", ".join(native) if native else "none (no avx512_bf16 or amx_bf16: bf16 is emulated in fp32 units)"
 
 

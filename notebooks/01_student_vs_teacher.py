@@ -39,6 +39,7 @@ head = None
 alpha = None
 lr = None
 batch_size = None
+precision = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -52,7 +53,7 @@ from rtdlib.profiles import settings
 
 P = settings("01_student_vs_teacher", profile, seeds=seeds, epochs=epochs, probe_epochs=probe_epochs,
              probe_steps=probe_steps, dataset=dataset, train_size=train_size, test_size=test_size, archs=archs, head=head, alpha=alpha,
-             lr=lr, batch_size=batch_size)
+             lr=lr, batch_size=batch_size, precision=precision)
 plotting.style()
 P
 
@@ -88,10 +89,7 @@ display(Markdown(f"This run: {setting}; {len(results)} runs ({len(models)} model
 def flat_step(model, probe="linear"):
     """The first probe step after which the student's mean stays within FLAT points of its final mean."""
     c = stats.mean_sd(probes[(probes.model == model) & (probes.probe == probe) & (probes.net == "student")], ["step"])
-    c = c.sort_values("step")
-    within = (c["mean"] * 100 - c["mean"].iloc[-1] * 100).abs() < FLAT
-    stays = within[::-1].cummin()[::-1]  # True from the first step after which every later one is within
-    return int(c.step[stays].iloc[0]), int(c.step.iloc[-1])
+    return stats.flat_from(c.step, c["mean"] * 100, FLAT), int(c.step.max())
 
 
 curve_probes = [p for p in ("linear", "linear_low") if p in PROBES]

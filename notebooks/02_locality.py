@@ -31,6 +31,7 @@ profile = "quick"
 seeds = None
 epochs = None
 alphas = None
+precision = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -43,7 +44,7 @@ from rtdlib import summary as summary_mod
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("02_locality", profile, seeds=seeds, epochs=epochs, alphas=alphas)
+P = settings("02_locality", profile, seeds=seeds, epochs=epochs, alphas=alphas, precision=precision)
 plotting.style()
 P
 
@@ -102,6 +103,11 @@ dist.style.format({"alpha": "{:g}", "dist_intended": "{:.3e}", "dist_actual": "{
 # Bands and error bars: ± sd over seeds.
 
 # %%
+def labels(probe):
+    """What a linear probe was fit on: every train label, or the runs' few labels per class."""
+    return f"{tidy.config_value(results[0].config, 'probe.low_label')} labels/class" if probe == "linear_low" else "full labels"
+
+
 lin = probes[probes.probe == "linear"]
 curves = stats.mean_sd(lin[lin.net == "student"], ["model", "alpha", "step"])
 final = lin[lin.epoch == P["epochs"]]
@@ -144,12 +150,12 @@ def summary_panel(ax, probe, title):
             plotting.baseline(ax, row["mean"] * 100, row.sd * 100, plt.get_cmap("tab10")(i),
                               "--" if row.net == "teacher" else ":", f"{plotting.LABELS[row.net]}, {model}", lw=1)
     alpha_axis(ax)
-    ax.set(title=title, ylabel=f"{'linear, 10 labels/class' if probe == 'linear_low' else 'linear'} probe (%)")
+    ax.set(title=title, ylabel=f"linear probe, {labels(probe)} (%)")
 
 
-summary_panel(axes[len(models)], "linear", f"summary: step {final.step.max():,}, full labels")
+summary_panel(axes[len(models)], "linear", f"summary: step {final.step.max():,}, {labels('linear')}")
 if has_low:
-    summary_panel(axes[-1], "linear_low", f"summary: step {final.step.max():,}, 10 labels per class")
+    summary_panel(axes[-1], "linear_low", f"summary: step {final.step.max():,}, {labels('linear_low')}")
 axes[-1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1))
 fig.suptitle(subtitle, fontsize=10)
 fig.tight_layout()
@@ -310,14 +316,13 @@ def finding(model):
     lines.append(f"- linear probe at step {final.step.max():,}: " + ", ".join(f"α={a:g}: {s[a]:.1f}%" for a in alpha_list)
                  + f"; teacher {t:.1f}%" + (f", BN-recalibrated teacher {tr:.1f}%" if has_bn else "") + ".")
     for pr in PROBES:
-        lab = "10 labels/class" if pr == "linear_low" else "full labels"
         vs = [f"α = {a:g} vs {plotting.LABELS[b]}: {says(key(model, f'student α={a:g} − {b}', pr))}"
               for a in (near, far) for b in ("teacher", "teacher_bnrecal") if key(model, f"student α={a:g} − {b}", pr) in F.rows]
         if far != near:
             vs.append(f"α = {near:g} vs α = {far:g}: {says(key(model, f'student α={near:g} − student α={far:g}', pr))}")
         if mid is not None:
             vs.append(f"α = {near:g} vs α = {mid:g}: {says(key(model, f'student α={near:g} − student α={mid:g}', pr))}")
-        lines.append(f"- {lab}: " + "; ".join(vs) + ".")
+        lines.append(f"- {labels(pr)}: " + "; ".join(vs) + ".")
     if far != near:
         kl_0, kl_end = {a: hval(model, a, "kl", 0) for a in (near, far)}, {a: hval(model, a, "kl", P["epochs"]) for a in (near, far)}
         lines.append(f"- KL before training → after: α = {near:g}: {kl_0[near]:.2e} → {kl_end[near]:.2e}; α = {far:g}: "
@@ -420,7 +425,7 @@ if size_runs:
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_xticks(range(2), [px["small"], px["check"]])
         ax.set(xlabel="input size", ylabel="student − teacher (points)",
-               title=f"{'linear, 10 labels/class' if pr == 'linear_low' else 'linear'} probe")
+               title=f"linear probe, {labels(pr)}")
     axes[0, -1].legend(fontsize=7)
     both = plotting.setting(P["dataset"], [tidy.steps(r) for r in results], P["seeds"])
     fig.suptitle(f"student α = {near:g} vs its teacher at {px['small']} and {px['check']}; {both} (mean ± sd)",
@@ -433,7 +438,7 @@ if size_runs:
         for pr in PROBES:
             vs_teacher = says(key(model, f"student α={near:g} − teacher at {px['check']}", pr))
             gap = says(key(model, f"gain at {px['small']} − gain at {px['check']}", pr))
-            lines.append(f"- **{model}**, {'10 labels/class' if pr == 'linear_low' else 'full labels'}: at "
+            lines.append(f"- **{model}**, {labels(pr)}: at "
                          f"{px['check']} the student {vs_teacher}; its gain at {px['small']} minus its gain at "
                          f"{px['check']} {gap}.")
     display(Markdown("\n".join(lines)))

@@ -40,6 +40,7 @@ profile = "quick"
 seeds = None
 sizes = None
 steps = None
+precision = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -52,7 +53,7 @@ from rtdlib.config import DataCfg
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("03_data_dependence", profile, seeds=seeds, sizes=sizes, steps=steps)
+P = settings("03_data_dependence", profile, seeds=seeds, sizes=sizes, steps=steps, precision=precision)
 plotting.style()
 n_seeds = len(P["seeds"])
 n_available = len(data.load(DataCfg(P["dataset"])).x_train)

@@ -42,6 +42,7 @@ profile = "quick"
 seeds = None
 epochs = None
 train_size = None
+precision = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -57,7 +58,7 @@ from rtdlib.executor import run_all
 from rtdlib.models.head import Head
 from rtdlib.profiles import settings
 
-P = settings("04_ablations", profile, seeds=seeds, epochs=epochs, train_size=train_size)
+P = settings("04_ablations", profile, seeds=seeds, epochs=epochs, train_size=train_size, precision=precision)
 plotting.style()
 P
 

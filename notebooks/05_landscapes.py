@@ -44,6 +44,7 @@ resolution = None
 epochs = None
 bn = None
 seeds = None
+precision = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -57,7 +58,7 @@ from rtdlib import summary as summary_mod
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("05_landscapes", profile, resolution=resolution, epochs=epochs, bn=bn, seeds=seeds)
+P = settings("05_landscapes", profile, resolution=resolution, epochs=epochs, bn=bn, seeds=seeds, precision=precision)
 plotting.style()
 grids = sweeps.landscape_grids(P)
 P

@@ -45,6 +45,7 @@ profile = "quick"
 seeds = None
 rounds = None
 epochs = None
+precision = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -60,7 +61,7 @@ from rtdlib.supervised import lr_at
 
 FOOTWEAR = {5: "sandal", 7: "sneaker", 9: "ankle boot"}  # Fashion-MNIST label -> class
 
-P = settings("06_lottery", profile, seeds=seeds, rounds=rounds, epochs=epochs)
+P = settings("06_lottery", profile, seeds=seeds, rounds=rounds, epochs=epochs, precision=precision)
 plotting.style()
 schedule = sweeps.lottery(P)[0].train
 drops = [e for e in range(2, schedule.epochs + 1) if lr_at(schedule, e) < lr_at(schedule, e - 1)]

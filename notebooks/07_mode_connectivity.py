@@ -40,6 +40,7 @@ profile = "quick"
 seeds = None
 orders = None
 epochs = None
+precision = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -51,7 +52,7 @@ from rtdlib import data, plotting, stats, summary, sweeps, tidy
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("07_mode_connectivity", profile, seeds=seeds, orders=orders, epochs=epochs)
+P = settings("07_mode_connectivity", profile, seeds=seeds, orders=orders, epochs=epochs, precision=precision)
 plotting.style()
 train_data = data.load(sweeps.connectivity_runs(P)[0].data)
 n_train, n_test = len(train_data.y_train), len(train_data.y_test)

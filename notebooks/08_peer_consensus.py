@@ -57,6 +57,9 @@ cfgs = sweeps.peer_consensus(P)
 results = run_all("peers", cfgs)
 KEYS = ("k", "rule", "loss", "consensus_weight", "lr", "seed")
 probes = tidy.frame(results, "probes", keys=KEYS)
+probes["step"] = probes.epoch * results[0].metrics["steps_per_epoch"]  # every run: the same data and batch size
+curve = probes[probes.net == "peer"]  # each peer after every probed epoch; the verdicts use the last one
+probes = probes[(probes.net != "peer") | (probes.epoch == probes.epoch.max())]
 steps = sorted({r.metrics["steps_per_epoch"] * r.config["epochs"] for r in results})
 SETTING = plotting.setting(P["dataset"], steps, P["seeds"], P["image_size"])
 PROBES = [p for p in ("linear", "knn", "linear_low", "knn_low") if p in set(probes.probe)]  # few-label probes if run
@@ -146,6 +149,59 @@ fig.suptitle(f"Peer consensus vs group size: {SETTING} ({P['train_size'] or 'all
              fontsize=10)
 fig.tight_layout()
 plotting.save(fig, "p2p_consensus_vs_k", profile);
+
+# %% [markdown]
+# ## Probe accuracy vs optimizer steps: has training run long enough?
+# Every peer is also probed after the profile's `probe_epochs`; each line is the mean over seeds of the
+# group's mean accuracy, for the base loss, consensus weight and learning rate, every rule and K, and the
+# independent control (as many networks as the largest group). Step 0: the untrained networks of the
+# base control (the initializations every group starts from). The dotted vertical line of a panel marks
+# the step from which every line has flattened: each later mean stays within `FLAT` points of its last.
+
+# %%
+FLAT = 1.0  # points
+on_base = curve[(curve.loss == b["loss"]) & (curve.lr == b["lr"])
+                & ((curve.consensus_weight == b["consensus_weight"]) | (curve.rule == "none"))]
+group_mean = on_base.groupby(["rule", "k", "seed", "probe", "step"]).acc.mean().reset_index()
+untrained = base[base.net == "init"].groupby(["seed", "probe"]).acc.mean().reset_index().assign(step=0)
+lines = {}
+for (rule, k), d in group_mean.groupby(["rule", "k"]):
+    name = "independent control" if rule == "none" else f"{rule}, K = {k}"
+    lines[name] = pd.concat([untrained, d]) if len(untrained) else d
+fig, axes = plt.subplots(1, len(PROBES), figsize=(4.6 * len(PROBES), 3.3), squeeze=False)
+flat = {}
+for ax, probe in zip(axes[0], PROBES):
+    for j, (name, d) in enumerate(lines.items()):
+        m = d[d.probe == probe].groupby("step").acc.mean() * 100
+        flat[name, probe] = (stats.flat_from(m.index, m.values, FLAT), int(m.index.max()))
+        control = name == "independent control"
+        ax.plot(m.index, m.values, "o--" if control else "o-", ms=3, lw=1.2, label=name,
+                color="k" if control else plt.get_cmap("tab10")(j))
+    at = max(flat[name, probe][0] for name in lines)
+    if at < max(end for _, end in flat.values()):
+        ax.axvline(at, color="grey", ls=":", lw=1)
+    ticks = sorted({0, *curve.step.unique()})
+    ax.set_xscale("symlog", linthresh=max(1, ticks[1]))  # linear up to the first probe, then log: step 0 shows
+    ax.set_xticks(ticks, [f"{t:,}" for t in ticks], fontsize=7)
+    ax.minorticks_off()
+    ax.set(title=PROBE_NAMES[probe], xlabel="optimizer steps", ylabel="accuracy (%)")
+handles, names = axes[0][0].get_legend_handles_labels()
+fig.legend(handles, names, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(names)), fontsize=7)
+fig.suptitle(f"Peer consensus: probes during training, {SETTING} (mean over seeds), λ = {b['consensus_weight']:g}, "
+             f"lr = {b['lr']:g}", fontsize=10)
+fig.tight_layout()
+plotting.save(fig, "p2p_consensus_curves", profile);
+
+
+def flat_line(name, probe):
+    at, end = flat[name, probe]
+    return (f"from step {at:,}" if at < end else f"**not** by the last probe (step {end:,})")
+
+
+display(Markdown("Where each curve has flattened (every later mean within "
+                 f"{FLAT:g} point of its last):\n\n" + "\n".join(
+                     f"- {PROBE_NAMES[p]}: " + "; ".join(f"{name} {flat_line(name, p)}" for name in lines)
+                     for p in PROBES)))
 
 # %% [markdown]
 # ## Every setting minus each baseline, paired over seeds (mean and 95% CI)
@@ -266,7 +322,8 @@ display(Markdown(
     f"{P['test_size'] or 'all'} test images{', resized to ' + str(P['image_size']) + ' px' if P['image_size'] else ''}), "
     f"no augmentation, no labels in training. Network: {P['model']['arch']} (norm {P['model']['norm']}, width "
     f"{P['model']['width']}); ce head out dimension {P['model']['out_dim']}. {P['epochs']} epochs of batch "
-    f"{P['batch_size']} ({' or '.join(f'{n:,}' for n in steps)} steps). Probes on encoder features after training, every network of a group "
+    f"{P['batch_size']} ({' or '.join(f'{n:,}' for n in steps)} steps). Probes on encoder features after training (and after epochs "
+    f"{', '.join(map(str, P['probe_epochs'])) or 'none'} for the curves), every network of a group "
     f"probed separately: a linear probe (multinomial logistic regression, L-BFGS, "
     f"{P['probe']['linear_steps']} iterations, L2 1e-4, on standardized features) and k-NN (k = 20, Euclidean, "
     f"majority vote), both fitted on the train split and scored on the test split"

@@ -32,6 +32,7 @@ profile = "quick"
 seeds = None
 epochs = None
 train_size = None
+precision = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -45,7 +46,7 @@ from rtdlib.executor import run_all
 from rtdlib.models.vit import TABLE5_PARAMS, VIT_SIZES, authors_param_count
 from rtdlib.profiles import settings
 
-P = settings("09_architectures", profile, seeds=seeds, epochs=epochs, train_size=train_size)
+P = settings("09_architectures", profile, seeds=seeds, epochs=epochs, train_size=train_size, precision=precision)
 plotting.style()
 P
 

@@ -29,6 +29,7 @@
 profile = "quick"
 seeds = None
 epochs2 = None
+precision = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -41,7 +42,7 @@ from rtdlib.config import config_hash
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("10_restart", profile, seeds=seeds, epochs2=epochs2)
+P = settings("10_restart", profile, seeds=seeds, epochs2=epochs2, precision=precision)
 plotting.style()
 n_seeds = len(P["seeds"])
 P
@@ -52,7 +53,7 @@ rounds = {1: run_all("distill", [c.first for c in cfgs]), 2: run_all("restart", 
 keys = ("model.arch", "model.norm", "seed")
 first_of = {r.hash: r for r in rounds[1]}
 assert all(r.metrics["first"] in first_of for r in rounds[2])  # round 2's teacher is the stored round-1 student
-locality_runs = {config_hash("distill", c) for c in sweeps.locality(settings("02_locality", profile))}
+locality_runs = {config_hash("distill", c) for c in sweeps.locality(settings("02_locality", profile, precision=precision))}
 display(Markdown(f"Round 1: {sum(h in locality_runs for h in first_of)} of {len(first_of)} runs are entries of this "
                  f"profile's locality sweep (notebook 02), shared through the store."))
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data, models
-from .config import ConfigError, DistillCfg, default_device
+from .config import ConfigError, DistillCfg, default_device, resolved_precision, sum_dtype
 from .init import locality_init, param_distance
 from .probe import features, probe_all, raw_features, recalibrate_bn
 from .progress import bar
@@ -93,6 +93,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     """Train a student on its random teacher (or on the frozen net `teacher_state`); returns
     per-epoch history and probe rows."""
     device = torch.device(device or default_device())
+    precision = resolved_precision(cfg.precision, device)
     ds = data.load(cfg.data, device)
     pds = probe_dataset(cfg, device)
     if pds.shape != ds.shape and pds.shape[0] == ds.shape[0]:
@@ -152,11 +153,11 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
 
     for epoch in bar(range(start, cfg.epochs + 1), desc=f"distill {cfg.model.arch} seed {cfg.seed}",
                      initial=start - 1, total=cfg.epochs):
-        sums = torch.zeros(3, device=device, dtype=torch.float32 if device.type == "mps" else torch.float64)  # mps: no float64
+        sums = torch.zeros(3, device=device, dtype=sum_dtype(device))
         idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, device)
         for i, idx in enumerate(idxs, 1):
             x = batch(idx)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 with torch.no_grad():
                     t_logits = teacher(x)
                 s_logits = student(x)
@@ -175,7 +176,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     if run:
         run.save("student", student.state_dict())
         run.save("teacher", teacher.state_dict())
-    out = {"init": init_info, "history": history, "probes": probes, "steps_per_epoch": steps}
+    out = {"init": init_info, "history": history, "probes": probes, "steps_per_epoch": steps, "precision": precision}
     if cfg.data.fingerprint:  # a dataset by path: its statistics were measured on its train split
         out["normalization"] = {"mean": list(ds.stats[0]), "std": list(ds.stats[1])}
     return out

@@ -226,7 +226,8 @@ def build_plane(cfg: LandscapeCfg, teacher, vecs) -> Plane:
 def ce_kl_sums(s_logits, t_logits) -> tuple[float, float]:
     """Cross-entropy and KL(teacher ‖ student) summed over rows, in float64 from the logits on: near the
     teacher the KL is 1e-5..1e-8, below float32 rounding of log-probabilities (~1e-7); KL directly, not
-    CE − H, which loses digits when both sit near ln m."""
+    CE − H, which loses digits when both sit near ln m. On the CPU for mps, which has no float64."""
+    t_logits, s_logits = (x.cpu() if x.device.type == "mps" else x for x in (t_logits, s_logits))
     t_logp, s_logp = F.log_softmax(t_logits.double(), 1), F.log_softmax(s_logits.double(), 1)
     t_p = t_logp.exp()
     return -(t_p * s_logp).sum().item(), (t_p * (t_logp - s_logp)).sum().item()
@@ -260,7 +261,7 @@ class Evaluator:
         out, i = {}, 0
         for n, s in zip(self.names, self.shapes):
             k = math.prod(s)
-            out[n] = theta[i:i + k].view(s).to(self.device, torch.float32)
+            out[n] = theta[i:i + k].view(s).float().to(self.device)  # cast on the CPU: mps has no float64
             i += k
         return out
 

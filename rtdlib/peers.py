@@ -42,7 +42,8 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from . import data, models
-from .config import ConfigError, DataCfg, ModelCfg, ProbeCfg, check_choice, check_range, default_device
+from .config import (ConfigError, DataCfg, ModelCfg, ProbeCfg, added, check_choice, check_range, default_device,
+                     sum_dtype)
 from .distill import NonFiniteLoss, Prober
 from .progress import bar
 
@@ -69,6 +70,7 @@ class PeersCfg:
     seed: int = 0
     baselines: bool = False            # also probe the input and every untrained network (plain, BN recalibrated)
     probe: ProbeCfg = field(default_factory=ProbeCfg)
+    probe_epochs: tuple[int, ...] = added(())  # every peer is also probed after these epochs (the last always is)
     path: str = "auto"                 # "batched" (torch.func vmap), "loop" (the same step), or "auto"
     channels_last: bool = True
 
@@ -91,6 +93,9 @@ class PeersCfg:
         check_range("batch_size", self.batch_size, 1, 1 << 20)
         check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
         check_range("weight_decay", self.weight_decay, 0.0, 10.0)
+        object.__setattr__(self, "probe_epochs", tuple(sorted(set(self.probe_epochs))))
+        for e in self.probe_epochs:
+            check_range("probe epoch", e, 1, self.epochs)
 
 
 
@@ -227,10 +232,10 @@ class BatchedGroup:
 
 
 def resolve_path(cfg: PeersCfg, device) -> str:
-    """"auto" picks the batched path where bench/peers.py measured it faster on this CPU in every run
-    (groups of 4 or more small nets: 1.3-1.9x), the loop where it was not (K = 2: 0.9-1.2x; ResNet18:
-    0.6-0.9x), and batched on CUDA, where one vmapped kernel per layer replaces K small ones (not
-    measured here: no GPU)."""
+    """"auto" picks the batched path for groups of 4 or more small nets (bench/peers.py on this CPU: K = 8
+    1.3-1.9x; K = 4 between 0.94x and 1.9x over bench runs, about even), the loop for K = 2 (0.8-1.2x) and
+    for large nets (ResNet18: 0.6-0.9x), and batched on CUDA, where one vmapped kernel per layer replaces K
+    small ones (not measured here: no GPU). The two paths agree to float rounding, not bit for bit."""
     if cfg.path != "auto":
         return cfg.path
     small = cfg.model.arch.startswith("small_")
@@ -300,11 +305,23 @@ def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
     state = run.resume() if run else None
     group, anchors, opt, inits = setup(cfg, ds.shape[0], device, fmt, state and state["nets"])
     gen = role_generator(cfg)
-    history, start = [], 1
+    prober = Prober(ds, cfg.probe, cl)
+    history, probes, start = [], [], 1
     if state:  # an interrupted run continues after its last finished epoch, bit for bit
         opt.load_state_dict(state["opt"])
         gen.set_state(state["roles"])
-        history, start = state["history"], state["epoch"] + 1
+        history, probes, start = state["history"], state.get("probes", []), state["epoch"] + 1
+
+    def add(epoch, net_kind, index, accs):
+        probes.extend({"epoch": epoch, "net": net_kind, "index": index, "probe": p, "acc": a} for p, a in accs.items())
+
+    def eval_copies():  # the peers as separate networks in eval mode; training's own state stays untouched
+        nets = []
+        for i, sd in enumerate(group.state_dicts()):
+            net = build_net(cfg, ds.shape[0], i).to(device, memory_format=fmt)
+            net.load_state_dict(sd)
+            nets.append(net.eval())
+        return nets
 
     def record(epoch, sums, n):
         row = dict(zip(("loss", "peer", "anchor", "disagreement"), (s / n for s in sums)), epoch=epoch)
@@ -315,37 +332,30 @@ def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
 
     for epoch in bar(range(start, cfg.epochs + 1), desc=f"peers k={cfg.k} {cfg.rule}/{cfg.loss} seed {cfg.seed}",
                      initial=start - 1, total=cfg.epochs):
-        sums = torch.zeros(4, dtype=torch.float64, device=device)
+        sums = torch.zeros(4, dtype=sum_dtype(device), device=device)
         idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, device)
         for idx in idxs:
             x = ds.normalize(ds.x_train[idx]).contiguous(memory_format=fmt)
             teacher_of = draw_roles(cfg.k, gen) if cfg.rule == "random_roles" else None
-            sums += step(group, anchors, x, cfg, opt, teacher_of).double()
+            sums += step(group, anchors, x, cfg, opt, teacher_of).to(sums.dtype)
         record(epoch, sums.tolist(), len(idxs))
+        if epoch in cfg.probe_epochs and epoch < cfg.epochs:
+            for i, net in enumerate(eval_copies()):
+                add(epoch, "peer", i, prober("peer", net))
         if run:
             run.checkpoint({"epoch": epoch, "nets": group.state_dicts(), "opt": opt.state_dict(),
-                            "roles": gen.get_state(), "history": history})
+                            "roles": gen.get_state(), "history": history, "probes": probes})
 
-    finals = []
-    for i, sd in enumerate(group.state_dicts()):
-        net = build_net(cfg, ds.shape[0], i).to(device, memory_format=fmt)
-        net.load_state_dict(sd)
-        finals.append(net.eval())
+    finals = eval_copies()
     if run:
         run.save("peers", [n.state_dict() for n in finals])
-    prober = Prober(ds, cfg.probe, cl)
-    probes = []
-
-    def add(net_kind, index, accs):
-        probes.extend({"net": net_kind, "index": index, "probe": p, "acc": a} for p, a in accs.items())
-
     for i, net in enumerate(finals):
-        add("peer", i, prober("peer", net))
-    if cfg.baselines:
-        add("input", -1, prober("input", None))
+        add(cfg.epochs, "peer", i, prober("peer", net))
+    if cfg.baselines:  # the untrained networks (and the input) at epoch 0
+        add(0, "input", -1, prober("input", None))
         for i, net in enumerate(inits):
-            add("init", i, prober("init", net))
+            add(0, "init", i, prober("init", net))
             if models.has_batchnorm(net):
-                add("init_bnrecal", i, prober("init_bnrecal", net))
+                add(0, "init_bnrecal", i, prober("init_bnrecal", net))
     steps = len(data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1))
     return {"history": history, "probes": probes, "steps_per_epoch": steps, "path": path}

@@ -4,13 +4,14 @@ from __future__ import annotations
 from .profiles import PROFILES
 from .sweeps import SWEEPS
 
-# rough seconds per training image on a 2-core CPU, by encoder at 32x32: dry-run estimates only (measured
-# wall times of a profile are in figures/<profile>/MANIFEST.md)
+# rough seconds per training image on a 2-core CPU, by encoder at 32x32 (the encoder's share scales with the
+# pixel count): dry-run estimates only (measured wall times of a profile are in figures/<profile>/MANIFEST.md)
 CPU_SEC_PER_IMAGE = {"small_vgg": 1 / 1000, "small_resnet": 1 / 1000, "vgg11": 1 / 130, "resnet18": 1 / 40}
 HEAD_SEC_PER_IMAGE_PER_OUTPUT = 2.3e-3 / 2 ** 16  # the last layer's share, linear in m
 FORWARD_SHARE = 1 / 3  # an evaluation pass costs about a third of a training step
 TRAIN_SIZES = {"digits": 1297, "fashion-mnist": 60_000, "cifar10": 50_000, "cifar100": 50_000,
                "stl10": 5_000, "tiny-imagenet": 100_000}
+SIDES = {"digits": 8, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32, "stl10": 96, "tiny-imagenet": 64}
 TEST_SIZES = {"digits": 500, "fashion-mnist": 10_000, "cifar10": 10_000, "cifar100": 10_000,
               "stl10": 8_000, "tiny-imagenet": 10_000}
 
@@ -28,8 +29,9 @@ def part_of(cfg, name: str):
 
 def per_image(cfg, head: bool = True) -> float:
     """Training seconds per image; supervised runs (and MSE peers) use the encoder without the head."""
-    model = part_of(cfg, "model")
-    return CPU_SEC_PER_IMAGE.get(model.arch, 1 / 40) + head * HEAD_SEC_PER_IMAGE_PER_OUTPUT * model.out_dim
+    model, d = part_of(cfg, "model"), part_of(cfg, "data")
+    pixels = ((d.image_size or SIDES.get(d.name, 32)) / 32) ** 2
+    return CPU_SEC_PER_IMAGE.get(model.arch, 1 / 40) * pixels + head * HEAD_SEC_PER_IMAGE_PER_OUTPUT * model.out_dim
 
 
 def estimate_seconds(kind: str, cfg) -> float:

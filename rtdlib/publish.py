@@ -19,7 +19,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import check_choice, config_hash, from_dict
+from .config import check_choice, config_hash, default_device, from_dict, native_bf16
 from .executor import config_class, engine
 from .store import (MARKER, PUBLISHED, Store, StoreError, atomic_write, json_bytes, published_root, results_dir,
                     threads_of, using_threads)
@@ -190,7 +190,7 @@ def verify_entry(path: Path, store: Store) -> bool:
     meta = published.meta
     with isolated(threads_of(meta)):
         here = {"torch": torch.__version__, "device": device_name(),
-                "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+                "cpu_capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16(default_device())}
         for key, value in here.items():
             if key in meta and meta[key] != value:
                 print(f"note {name}: published with {key} {meta[key]!r}, recomputed with {value!r}")

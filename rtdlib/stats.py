@@ -24,6 +24,16 @@ def mean_ci(values, level=0.95) -> tuple[float, float]:
 ALTERNATIVES = ("two-sided", "less", "greater")
 
 
+def flat_from(steps, means, tol: float) -> int:
+    """The first step from which every later mean stays within `tol` of the last one: where a training curve
+    has flattened. The last step itself means it has not (by then)."""
+    order = np.argsort(np.asarray(steps))
+    steps, means = np.asarray(steps)[order], np.asarray(means, dtype=float)[order]
+    within = np.abs(means - means[-1]) < tol
+    stays = np.flip(np.minimum.accumulate(np.flip(within)))  # True where it and every later step are within
+    return int(steps[np.argmax(stays)])
+
+
 def paired_test(a, b, alternative="two-sided") -> dict:
     """Paired comparison of a vs b over the same seeds: mean difference, t-test, Wilcoxon, Cohen's d_z.
 

@@ -35,7 +35,7 @@ from typing import Callable
 
 import torch
 
-from .config import canonical_json, config_hash, to_dict
+from .config import canonical_json, config_hash, default_device, native_bf16, to_dict
 from .paths import project_root
 
 MARKER = "COMPLETE"
@@ -338,7 +338,8 @@ class Store:
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "git": git_revision(),
                 "torch": torch.__version__, "numpy": numpy.__version__, "python": platform.python_version(),
                 "device": device_name(), "threads": torch.get_num_threads(),
-                "cpu_capability": torch.backends.cpu.get_cpu_capability(), "host": platform.node(),
+                "cpu_capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16(default_device()),
+                "host": platform.node(),
                 "config_json": canonical_json(to_dict(cfg))}
 
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data
-from .config import ConfigError, DataCfg, DistillCfg, check_choice, check_range, default_device
+from .config import ConfigError, DataCfg, DistillCfg, check_choice, check_range, default_device, sum_dtype
 from .progress import bar
 
 STARTS = ("init", "student")  # theta_S (fresh student init) or theta*_S (distilled student)
@@ -178,7 +178,7 @@ def train_epochs(net, opt, ds: data.Dataset, cfg: SupervisedCfg, epochs, masks=N
     for epoch in bar(epochs, desc=desc):
         for group in opt.param_groups:
             group["lr"] = lr_at(cfg, epoch)
-        total = torch.zeros((), dtype=torch.float64, device=ds.device)
+        total = torch.zeros((), dtype=sum_dtype(ds.device), device=ds.device)
         batches = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, ds.device)
         for idx in batches:
             x = ds.normalize(augment(ds.x_train, idx, cfg, epoch)).contiguous(memory_format=fmt)

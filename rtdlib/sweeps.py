@@ -40,7 +40,8 @@ def distill_run(P, arch, norm, width, seed, **changes) -> DistillCfg:
     """One distillation run of a notebook: the profile's data, head, locality and optimizer, changed by
     `changes`. Every notebook builds its runs here, so equal settings always give equal store entries."""
     base = dict(data=data_cfg(P), model=head_model(P, arch, norm, width), epochs=P["epochs"],
-                batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P), probe=probe_cfg(P))
+                batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P), probe=probe_cfg(P),
+                precision=P["precision"])
     if "alpha" in P:
         base["alpha"] = P["alpha"]
     if P.get("probe_steps"):  # probes inside epochs too: a log-spaced curve over the early steps
@@ -260,8 +261,9 @@ def peer_consensus(P):
     settings = peer_settings(P)
     controls = peer_controls(settings)
     base = (P["base"]["loss"], P["base"]["lr"])
+    probe_epochs = tuple(e for e in P["probe_epochs"] if e < P["epochs"])  # those inside an overridden epoch count
     return [PeersCfg(data=data_cfg(P), model=ModelCfg(**P["model"]), epochs=P["epochs"], batch_size=P["batch_size"],
-                     seed=seed, probe=ProbeCfg(**P["probe"]),
+                     seed=seed, probe=ProbeCfg(**P["probe"]), probe_epochs=probe_epochs,
                      baselines=s["rule"] == "none" and (s["loss"], s["lr"]) == base, **s)
             for s in controls + settings for seed in P["seeds"]]
 

@@ -15,7 +15,7 @@ def test_hash_is_stable_and_sensitive():
 def test_settings_added_later_keep_old_hashes_at_their_default():
     import hashlib
     import json
-    a = DistillCfg()
+    a = DistillCfg(precision="fp32")  # what entries stored before the `precision` field ran with
     # the config as stored before the `added` fields
     legacy = {k: v for k, v in to_dict(a).items() if k not in ("precision", "bias_weight_decay", "probe_steps")}
     legacy["probe"] = {k: v for k, v in legacy["probe"].items() if k != "linear_optimizer"}
@@ -23,6 +23,9 @@ def test_settings_added_later_keep_old_hashes_at_their_default():
     assert config_hash("distill", a) == hashlib.sha256(payload.encode()).hexdigest()[:16]
     assert config_hash("distill", replace(a, precision="bf16")) != config_hash("distill", a)
     assert to_dict(a)["precision"] == "fp32"  # still recorded in the stored config
+    # the default changed to "auto" since: a new default run must not read an fp32 entry as its own
+    assert DistillCfg().precision == "auto"
+    assert len({config_hash("distill", replace(a, precision=p)) for p in ("auto", "fp32", "bf16")}) == 3
 
 
 def test_round_trip_through_dict():
@@ -39,7 +42,7 @@ def test_round_trip_through_dict():
     (lambda: ModelCfg(head_parts=("lin1", "fn9")), "unknown head part 'fn9'"),
     (lambda: DataCfg(name="imagenet-22k"), "unknown dataset 'imagenet-22k'; allowed: .*fashion-mnist"),
     (lambda: DistillCfg(epochs=2, probe_epochs=(0, 5)), "probe epoch = 5 is outside"),
-    (lambda: DistillCfg(precision="fp16"), "unknown precision 'fp16'; allowed: fp32, bf16"),
+    (lambda: DistillCfg(precision="fp16"), "unknown precision 'fp16'; allowed: auto, fp32, bf16"),
     (lambda: from_dict(DistillCfg, {"alpah": 0.1}), "unknown DistillCfg setting"),
     (lambda: settings("01_student_vs_teacher", "huge"), "unknown profile 'huge'"),
     (lambda: settings("01_student_vs_teacher", "smoke", epocs=3), "unknown parameter 'epocs'"),

@@ -76,6 +76,17 @@ def test_bf16_autocast_trains_a_different_but_close_student():
     assert fp32["history"][0] == bf16["history"][0]  # epoch 0 is measured before any bf16 step
 
 
+def test_auto_precision_is_bf16_exactly_where_the_cpu_runs_it_natively(monkeypatch):
+    from rtdlib import config
+    cfg = tiny_cfg(epochs=1, probe_epochs=(1,), probe_nets=("student",))
+    explicit = {p: D.distill(replace(cfg, precision=p), device="cpu") for p in ("fp32", "bf16")}
+    for flags, expected in (([], "fp32"), (["avx512_bf16"], "bf16"), (["amx_bf16"], "bf16")):
+        monkeypatch.setattr(config, "cpu_bf16_flags", lambda: flags)
+        auto = D.distill(replace(cfg, precision="auto"), device="cpu")
+        assert auto["precision"] == expected and auto["history"] == explicit[expected]["history"]
+    assert explicit["fp32"]["precision"] == "fp32" and explicit["bf16"]["precision"] == "bf16"
+
+
 def test_non_finite_loss_stops_with_a_clear_error(monkeypatch):
     monkeypatch.setattr(D, "distill_loss", lambda s, t, a, b: tuple(x * float("nan") for x in
                                                                       (s.sum(), s.sum(), s.sum())))
@@ -162,3 +173,27 @@ def test_data_size_runs_take_the_fewest_whole_epochs_that_reach_the_step_budget(
     assert all(c.probe_epochs == (c.epochs,) and c.batch_size == 32 for c in cfgs)
     with pytest.raises(ConfigError, match="size n = 321 exceeds steps x batch_size = 320"):
         sweeps.data_size(P | {"sizes": [321]})
+
+
+@pytest.mark.parametrize("notebook", ["01_student_vs_teacher", "02_locality", "03_data_dependence", "04_ablations",
+                                      "05_landscapes", "06_lottery", "07_mode_connectivity", "09_architectures",
+                                      "10_restart"])
+def test_a_notebooks_precision_setting_reaches_every_run_it_distils(notebook):
+    """The `precision` parameter must not stop at the notebook: each sweep builds its runs in its own way."""
+    import dataclasses
+
+    from rtdlib.config import DistillCfg
+    from rtdlib.profiles import settings
+    from rtdlib.sweeps import SWEEPS
+
+    def distill_cfgs(x):  # the distillations a config is or holds (a restart's rounds, a lottery's start, ...)
+        if isinstance(x, DistillCfg):
+            yield x
+        elif dataclasses.is_dataclass(x):
+            for f in dataclasses.fields(x):
+                yield from distill_cfgs(getattr(x, f.name))
+
+    for precision in ("fp32", "bf16"):
+        P = settings(notebook, "smoke", precision=precision)
+        cfgs = [c for _, make in SWEEPS[notebook] for x in make(P) for c in distill_cfgs(x)]
+        assert cfgs and {c.precision for c in cfgs} == {precision}

@@ -159,6 +159,17 @@ def test_paper_dry_run_needs_no_data(tmp_path):
     assert "start=student seed=4 order=0 rewind_epoch=0 rounds=24" in r.stdout
 
 
+def test_dry_run_cost_scales_the_encoder_with_the_pixel_count_and_the_head_with_m():
+    from rtdlib import plan
+    from rtdlib.config import DataCfg, DistillCfg, ModelCfg
+    at = lambda side, m: plan.per_image(DistillCfg(data=DataCfg("fashion-mnist", image_size=side),
+                                                    model=ModelCfg("small_vgg", out_dim=m)))
+    encoder = plan.CPU_SEC_PER_IMAGE["small_vgg"]
+    assert at(16, 1) - at(32, 1) == pytest.approx(-0.75 * encoder)  # a quarter of the pixels
+    assert at(None, 1) - at(16, 1) == pytest.approx(((28 / 32) ** 2 - 0.25) * encoder)  # native Fashion-MNIST: 28x28
+    assert at(16, 2 ** 16) - at(16, 1) == pytest.approx(plan.HEAD_SEC_PER_IMAGE_PER_OUTPUT * (2 ** 16 - 1))
+
+
 def test_up_to_date_only_when_sources_figures_and_results_are_unchanged(tmp_path, monkeypatch):
     from conftest import tiny_cfg
     from rtdlib.store import Store

@@ -109,10 +109,11 @@ def test_built_in_keys_are_unchanged():
     import hashlib
 
     from rtdlib.config import SCHEMA_VERSION, canonical_json
-    cfg = DistillCfg(data=DataCfg("fashion-mnist", 10), probe_data=DataCfg("digits"))
+    cfg = DistillCfg(data=DataCfg("fashion-mnist", 10), probe_data=DataCfg("digits"), precision="fp32")
     legacy = to_dict(cfg)  # also the stored config.json: without the derived fields
     assert "fingerprint" not in legacy["data"] | legacy["probe_data"] and "arch_source" not in legacy["model"]
-    for name in ("precision", "probe_steps", "bias_weight_decay"):  # earlier `added` fields, omitted at their defaults
+    # earlier `added` fields, omitted at the values entries made before them ran with (precision: fp32)
+    for name in ("precision", "probe_steps", "bias_weight_decay"):
         legacy.pop(name)
     legacy["probe"].pop("linear_optimizer")
     payload = {"kind": "distill", "schema": SCHEMA_VERSION, "config": legacy}

@@ -153,6 +153,8 @@ def test_groups_are_seeded_and_distinct():
     (dict(rule="none", consensus_weight=0.5), "needs consensus_weight = 0"),
     (dict(consensus_weight=0.0), "use rule 'none'"),
     (dict(consensus_weight=1.5), "consensus_weight = 1.5 is outside"),
+    (dict(probe_epochs=(0,)), r"probe epoch = 0 is outside \[1, 1\]"),
+    (dict(probe_epochs=(2,)), r"probe epoch = 2 is outside \[1, 1\]"),
 ])
 def test_bad_settings_are_one_line_errors(kw, message):
     with pytest.raises(ConfigError, match=message) as e:
@@ -173,8 +175,8 @@ def test_tiny_end_to_end_run_probes_every_network(store):
     h, probes = r.metrics["history"], r.metrics["probes"]
     assert [row["epoch"] for row in h] == [1, 2] and h[-1]["anchor"] > 0 and h[-1]["peer"] == 0
     assert r.metrics["path"] == "loop"  # "auto" with k = 2
-    got = {(p["net"], p["index"], p["probe"]) for p in probes}
-    assert got == {(n, i, pr) for pr in ("linear", "knn") for n, i in
+    got = {(p["epoch"], p["net"], p["index"], p["probe"]) for p in probes}
+    assert got == {(2 if n == "peer" else 0, n, i, pr) for pr in ("linear", "knn") for n, i in
                    [("peer", 0), ("peer", 1), ("init", 0), ("init", 1), ("init_bnrecal", 0), ("init_bnrecal", 1),
                     ("input", -1)]}
     assert all(0 <= p["acc"] <= 1 for p in probes) and max(p["acc"] for p in probes) > 0.5  # digits: far above chance
@@ -185,13 +187,25 @@ def test_tiny_end_to_end_run_probes_every_network(store):
 def test_killed_run_resumes_to_identical_numbers(tmp_path, monkeypatch):
     from rtdlib.store import Store
     # the batched path: stacked weights, buffers and AdamW state; random roles; anchors; BN
-    c = cfg(k=4, rule="random_roles", consensus_weight=0.5, epochs=3, path="batched")
+    c = cfg(k=4, rule="random_roles", consensus_weight=0.5, epochs=3, path="batched", probe_epochs=(1, 2))
     clean = Store(tmp_path / "a").get_or_run("peers", c, P.train_peers)
     resumed, checkpoints = killed_then_resumed(tmp_path / "b", "peers", c, P.train_peers, monkeypatch, kill_epoch=2)
     assert checkpoints == 3  # epochs 1, 2, then the rerun started at epoch 3
     assert resumed.metrics == clean.metrics
     for a, b in zip(resumed.load("peers"), clean.load("peers")):
         assert all(torch.equal(a[k], v) for k, v in b.items())
+
+
+@pytest.mark.parametrize("path", ["loop", "batched"])
+def test_probes_after_epochs_land_there_and_leave_training_unchanged(path):
+    c = cfg(k=2, epochs=3, path=path)
+    plain = P.train_peers(c, device="cpu")
+    probed = P.train_peers(cfg(k=2, epochs=3, path=path, probe_epochs=(1, 2, 3)), device="cpu")
+    assert probed["history"] == plain["history"]
+    assert [p for p in probed["probes"] if p["epoch"] == 3] == plain["probes"]  # the last epoch's: probed once
+    assert sorted({(p["epoch"], p["index"]) for p in probed["probes"]}) == [(e, i) for e in (1, 2, 3) for i in (0, 1)]
+    early = {(p["index"], p["probe"]): p["acc"] for p in probed["probes"] if p["epoch"] == 1}
+    assert early != {(p["index"], p["probe"]): p["acc"] for p in plain["probes"]}  # epoch 1's nets, not the last
 
 
 def test_training_redraws_the_seeded_roles_every_step(store):

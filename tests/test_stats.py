@@ -46,3 +46,14 @@ def test_family_refuses_a_comparison_after_its_results_were_read():
     with pytest.raises(ValueError, match="added after"):
         fam.add("late", base, base + 0.01)
     assert fam.result("up")["p_holm"] == p_before and list(fam.table().comparison) == ["up"]
+
+
+@pytest.mark.parametrize("steps, means, expected", [
+    ([0, 16, 128, 1024], [50, 60, 70.5, 71], 128),   # within 1 point from step 128 on
+    ([1024, 0, 128, 16], [71, 50, 70.5, 60], 128),   # the same curve, unsorted
+    ([0, 16, 128, 1024], [50, 70.8, 68, 71], 1024),  # dips out again at 128: not flattened
+    ([0, 16, 128, 1024], [71, 71, 71, 71], 0),       # flat from the start
+    ([0, 16, 128, 1024], [50, 60, 69, 71], 1024),    # still rising by 2 points: not flattened
+])
+def test_flat_from_is_the_first_step_after_which_the_curve_stays_near_its_end(steps, means, expected):
+    assert stats.flat_from(steps, means, tol=1.0) == expected
