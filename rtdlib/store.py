@@ -36,6 +36,7 @@ from typing import Callable
 import torch
 
 from .config import canonical_json, config_hash, default_device, native_bf16, to_dict
+from .hardware import fingerprint
 from .paths import project_root
 
 MARKER = "COMPLETE"
@@ -339,7 +340,7 @@ class Store:
                 "torch": torch.__version__, "numpy": numpy.__version__, "python": platform.python_version(),
                 "device": device_name(), "threads": torch.get_num_threads(),
                 "cpu_capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16(default_device()),
-                "host": platform.node(),
+                "hardware": fingerprint(default_device()), "host": platform.node(),
                 "config_json": canonical_json(to_dict(cfg))}
 
 
