@@ -14,7 +14,7 @@ export RTD_DATA ?= $(CURDIR)/data
 export RTD_RESULTS ?= $(CURDIR)/results
 
 # make variables are case-sensitive: `make figures profile=paper` would silently run PROFILE's default
-SPELLINGS := profile:PROFILE dry_run:DRY_RUN only:ONLY executor:EXECUTOR force:FORCE
+SPELLINGS := profile:PROFILE dry_run:DRY_RUN only:ONLY executor:EXECUTOR force:FORCE level:LEVEL claim:CLAIM cheapest:CHEAPEST
 MISCASED := $(subst :, ,$(firstword $(foreach s,$(SPELLINGS),$(if $(filter command line,$(origin $(firstword $(subst :, ,$(s))))),$(s)))))
 ifneq ($(MISCASED),)
 $(error unknown variable '$(word 1,$(MISCASED))'; did you mean $(word 2,$(MISCASED))=$($(word 1,$(MISCASED)))? (make variables are upper case))
@@ -38,6 +38,11 @@ $(error unknown CHEAPEST '$(CHEAPEST)'; allowed: 1 (verify the cheapest publishe
 endif
 N ?= 3
 SEED ?=
+LEVEL ?= auto
+ifeq ($(filter $(LEVEL),auto exact tolerance),)
+$(error unknown LEVEL '$(LEVEL)'; allowed: auto (bit for bit on the publisher's hardware, else within tolerance), exact, tolerance)
+endif
+CLAIM ?=
 
 .PHONY: help venv figures reproduce verify test bench lab report data clean
 
@@ -65,9 +70,9 @@ reproduce: $(STAMP)  ## recompute every figure, ignoring published/ (entries alr
 	@if [ "$(PROFILE)" = quick ]; then $(MAKE) --no-print-directory data; fi
 	RTD_PUBLISHED= $(PY) -m rtdlib figures --profile $(PROFILE) --force $(if $(ONLY),--only $(ONLY))
 
-verify: $(STAMP)  ## recompute N=3 random published entries (SEED=..., CHEAPEST=1) and require equal metrics
+verify: $(STAMP)  ## recompute N=3 random published entries (SEED=..., CHEAPEST=1, LEVEL=auto|exact|tolerance) or one claim (CLAIM=id|cheapest)
 	@if [ "$(PROFILE)" = quick ] && [ -d published/quick ]; then $(MAKE) --no-print-directory data; fi
-	$(PY) -m rtdlib verify --profile $(PROFILE) -n $(N) $(if $(SEED),--seed $(SEED)) $(if $(filter 1,$(CHEAPEST)),--cheapest)
+	$(PY) -m rtdlib verify --profile $(PROFILE) $(if $(CLAIM),--claim $(CLAIM),-n $(N) $(if $(SEED),--seed $(SEED)) $(if $(filter 1,$(CHEAPEST)),--cheapest) --level $(LEVEL))
 
 test: $(STAMP)  ## run the test suite
 	$(PY) -m pytest -q

@@ -139,8 +139,10 @@ def cmd_publish(args) -> None:
 
 
 def cmd_verify(args) -> int:
-    from . import publish
-    differ = publish.verify(args.profile, args.n, args.seed, args.cheapest)
+    from . import verify
+    if args.claim:
+        return 0 if verify.verify_claim(args.profile, args.claim) else 1
+    differ = verify.verify(args.profile, args.n, args.seed, args.cheapest, args.level)
     if differ:
         print(f"verify: {differ} recomputed entries differ from their published metrics", file=sys.stderr)
     return 1 if differ else 0
@@ -187,12 +189,17 @@ def parser() -> Parser:
     pub.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)}")
     pub.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="these notebooks' results (the others' published ones stay)")
     pub.set_defaults(fn=cmd_publish)
-    v = sub.add_parser("verify", help="recompute published entries in a temporary store; their metrics must "
-                                      "equal the published ones")
+    v = sub.add_parser("verify", help="recompute published entries in a temporary store and compare: bit for bit on "
+                                      "the publisher's hardware, within the seed-to-seed spread on other hardware")
     v.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)}")
     v.add_argument("-n", type=int, default=3, help="how many randomly chosen entries (default 3)")
     v.add_argument("--seed", type=int, help="the choice's seed (default: a random one, printed)")
     v.add_argument("--cheapest", action="store_true", help="only the entry that took least time to compute")
+    v.add_argument("--level", default="auto", choices=["auto", "exact", "tolerance"],
+                   help="auto (default): bit for bit where the hardware fingerprint equals the publisher's, else "
+                        "within tolerance; exact or tolerance force one")
+    v.add_argument("--claim", metavar="ID", help="recompute every run behind one claim (or `cheapest`) and compare "
+                                                  "its outcome and effect with the published ones")
     v.set_defaults(fn=cmd_verify)
     from . import adhoc  # torch-free at import
     a = sub.add_parser("distill", help="one distillation on any dataset (a .npz file, an ImageFolder directory)")

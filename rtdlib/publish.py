@@ -5,24 +5,18 @@ redraws every figure without training. The store reads these folders behind resu
 
 `publish` exports, from a full results store, the entries a profile's notebooks use: the configs of
 their sweeps (rtdlib/sweeps.py) and every entry their last plain run read (figures/<profile>/.runs/).
-`verify` recomputes published entries in a temporary store and requires bit-identical metrics.
+`verify` (rtdlib/verify.py) recomputes published entries and compares them with these.
 """
 from __future__ import annotations
 
 import json
 import os
-import random
-import secrets
 import shutil
 import tempfile
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
-from .config import check_choice, config_hash, default_device, from_dict, native_bf16
-from .executor import config_class, engine
-from .store import (MARKER, PUBLISHED, Store, StoreError, atomic_write, json_bytes, published_root, results_dir,
-                    threads_of, using_threads)
+from .config import check_choice, config_hash
+from .store import MARKER, PUBLISHED, Store, StoreError, atomic_write, json_bytes, published_root, results_dir
 
 KEPT = ("config.json", "metrics.json", "meta.json")
 SIZE_AIM_MB = 20  # what a clone should carry for one profile
@@ -110,101 +104,3 @@ def write_entry(result, target: Path) -> None:
         os.replace(target, old)
     os.replace(staged, target)
     shutil.rmtree(old, ignore_errors=True)
-
-
-def config_of(kind: str, config: dict):
-    """The config object of a stored config.json (JSON lists back to the configs' tuples)."""
-    return from_dict(config_class(kind), as_tuples(config))
-
-
-def as_tuples(obj):
-    if isinstance(obj, dict):
-        return {k: as_tuples(v) for k, v in obj.items()}
-    return tuple(as_tuples(v) for v in obj) if isinstance(obj, list) else obj
-
-
-def differences(a, b, at=""):
-    """(path, published, recomputed) of every leaf where two metrics dicts differ (exactly, NaN == NaN)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = []
-        for k in sorted(set(a) | set(b), key=str):
-            path = f"{at}.{k}" if at else str(k)
-            both = k in a and k in b
-            out += differences(a[k], b[k], path) if both else [(path, a.get(k, "absent"), b.get(k, "absent"))]
-        return out
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{at}[{i}]")]
-    return [] if json.dumps(a) == json.dumps(b) else [(at or "(all)", a, b)]
-
-
-@contextmanager
-def isolated(threads: int | None):
-    """Recompute as published: that thread count, no published layer, no notebook's used-results log."""
-    saved_env = {k: os.environ.get(k) for k in ("RTD_PUBLISHED", "RTD_USED_LOG")}
-    os.environ["RTD_PUBLISHED"] = ""
-    os.environ.pop("RTD_USED_LOG", None)
-    try:
-        with using_threads(threads):
-            yield
-    finally:
-        for k, v in saved_env.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-
-
-def verify(profile: str, n: int = 3, seed: int | None = None, cheapest: bool = False) -> int:
-    """Recompute n randomly chosen (or the cheapest) published entries in a temporary store; prints one
-    line per entry and returns how many differ from their published metrics."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"N (-n) = {n!r} must be a positive integer")
-    layer = published_dir(profile)
-    entries = sorted(p for p in layer.glob("*/*") if (p / PUBLISHED).is_file())
-    if not entries:
-        print(f"verify: no published entries in {layer} yet; nothing to verify")
-        return 0
-    if cheapest:
-        chosen = [min(entries, key=lambda p: (json.loads((p / "meta.json").read_text())["wall_time_s"], p.name))]
-        print(f"verify: the cheapest of {len(entries)} published entries")
-    else:
-        seed = secrets.randbelow(2 ** 31) if seed is None else seed
-        chosen = random.Random(seed).sample(entries, min(n, len(entries)))
-        print(f"verify: {len(chosen)} of {len(entries)} published entries, seed {seed} "
-              f"(SEED={seed} repeats the choice)")
-    with tempfile.TemporaryDirectory(prefix="rtd-verify-") as tmp:
-        return sum(not verify_entry(path, Store(tmp, published=[])) for path in chosen)
-
-
-def verify_entry(path: Path, store: Store) -> bool:
-    import torch
-
-    from .store import device_name
-    kind, digest = path.parent.name, path.name
-    name = f"{kind}/{digest}"
-    published, problem = Store._verify(kind, path, PUBLISHED)
-    if problem:
-        print(f"MISMATCH {name}: the published entry is damaged ({problem})")
-        return False
-    cfg = config_of(kind, published.config)
-    if config_hash(kind, cfg) != digest:
-        print(f"MISMATCH {name}: its config.json hashes to {config_hash(kind, cfg)}, not to its folder name")
-        return False
-    meta = published.meta
-    with isolated(threads_of(meta)):
-        here = {"torch": torch.__version__, "device": device_name(),
-                "cpu_capability": torch.backends.cpu.get_cpu_capability(), "native_bf16": native_bf16(default_device())}
-        for key, value in here.items():
-            if key in meta and meta[key] != value:
-                print(f"note {name}: published with {key} {meta[key]!r}, recomputed with {value!r}")
-        started = time.time()
-        result = store.get_or_run(kind, cfg, engine(kind))
-    diffs = differences(published.metrics, result.metrics)
-    if diffs:
-        key, old, new = diffs[0]
-        more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
-        print(f"MISMATCH {name}: metrics key {key!r} published {old!r}, recomputed {new!r}{more}")
-        return False
-    listing = json.loads((result.path / MARKER).read_text())
-    omitted = json.loads((path / PUBLISHED).read_text())["omitted"]
-    weights = "identical" if all(listing.get(n) == d for n, d in omitted.items()) else "different (metrics equal)"
-    print(f"ok {name}: metrics equal, artifacts {weights}, {time.time() - started:.0f} s "
-          f"with {threads_of(meta) or 'default'} threads")
-    return True

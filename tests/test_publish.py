@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import tiny_cfg
-from rtdlib import notebooks, publish, summary
+from rtdlib import notebooks, publish, summary, verify
 from rtdlib.config import replace
 from rtdlib.distill import distill
 from rtdlib.restart import RestartCfg, restart
@@ -62,15 +62,15 @@ def test_verify_recomputes_published_entries_and_names_a_tampered_metric(tmp_pat
 
 
 def test_verify_without_published_entries_says_so_and_succeeds(published, capsys):
-    assert publish.verify("quick", cheapest=True) == 0
+    assert verify.verify("quick", cheapest=True) == 0
     assert "no published entries" in capsys.readouterr().out
 
 
 def test_differences_are_exact_and_name_the_path():
-    assert publish.differences({"a": [1.0, float("nan")]}, {"a": [1.0, float("nan")]}) == []
-    assert publish.differences({"a": {"b": [0.5, 0.25]}}, {"a": {"b": [0.5, 0.25000000000000006]}}) == [
+    assert verify.differences({"a": [1.0, float("nan")]}, {"a": [1.0, float("nan")]}) == []
+    assert verify.differences({"a": {"b": [0.5, 0.25]}}, {"a": {"b": [0.5, 0.25000000000000006]}}) == [
         ("a.b[1]", 0.25, 0.25000000000000006)]
-    assert publish.differences({"a": 1}, {"b": 1}) == [("a", 1, "absent"), ("b", "absent", 1)]
+    assert verify.differences({"a": 1}, {"b": 1}) == [("a", 1, "absent"), ("b", "absent", 1)]
 
 
 def test_publish_writes_nothing_unless_every_entry_is_intact(tmp_path, published):
