@@ -223,8 +223,9 @@ def tolerance_check(name, published, result, path: Path, why: str) -> bool:
               f"{MIN_SEEDS}, so no spread to judge by; {changed} metrics differ, largest |Δ| {worst.get('delta', 0):.3g} "
               f"({worst.get('key', '-')})")
         return True
-    largest = (f"max |Δ| {worst['delta']:.3g} at {worst['key']} vs allowed {worst['allowed']:.3g} "
-               f"(seed SD {worst['sd']:.3g})" if worst else "no numeric metric")
+    largest = ("no numeric metric" if not worst else "max |Δ| 0 (every metric recomputed exactly)" if not worst["delta"]
+               else f"max |Δ| {worst['delta']:.3g} at {worst['key']} vs allowed {worst['allowed']:.3g} "
+                    f"(seed SD {worst['sd']:.3g})")
     if failures:
         key, old, new, allowed = failures[0]
         bound = f"allowed {allowed:.3g}" if allowed is not None else "must be equal"
