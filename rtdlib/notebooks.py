@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import fcntl
+import filecmp
 import hashlib
 import json
 import os
@@ -37,6 +38,8 @@ NOTEBOOKS = ROOT / "notebooks"
 BUILD = Path(os.environ.get("RTD_BUILD", ROOT / "build"))  # executed notebooks: build/<folder>/
 FIGURES = Path(os.environ.get("RTD_FIGURES", ROOT / "figures"))  # figures/<folder>/ live here
 LOCK = ".lock"  # in a staging folder: held (flock) by the run that owns it
+# tables in executed notebooks (and so in the report) show whole cells: pandas cuts text at 50 characters
+WHOLE_CELLS = "--IPKernelApp.exec_lines=import pandas; pandas.set_option('display.max_colwidth', None)"
 
 
 class NotebookError(RuntimeError):
@@ -149,7 +152,7 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **o
                 pm.execute_notebook(jupytext.read(source(name)), str(running),
                                     parameters={"profile": profile, **overrides}, kernel_name=kernel,
                                     language="python", progress_bar=False, log_output=log_output,
-                                    cwd=str(NOTEBOOKS), extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                    cwd=str(NOTEBOOKS), extra_arguments=["--IPKernelApp.log_level=ERROR", WHOLE_CELLS])
             produced = sorted(p for p in staging.iterdir()
                               if p.suffix in (".png", ".pdf", ".csv") or p.name == f"claims_{name}.json")
             if not produced:
@@ -170,6 +173,7 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **o
         for stale in (failed, log_of(failed)):  # an earlier failure's log no longer describes these figures
             stale.unlink(missing_ok=True)
         out_dir.mkdir(parents=True, exist_ok=True)
+        redrawn = all(filecmp.cmp(p, out_dir / p.name, shallow=False) for p in produced if (out_dir / p.name).is_file())
         moved = []
         for p in produced:
             os.replace(p, out_dir / p.name)
@@ -180,12 +184,24 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **o
               "results": sorted({h for h, _ in used}), "computed": sorted({h for h, s in used if s == "computed"}),
               "wall_time_s": round(time.time() - started, 1),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-    (out_dir / ".runs").mkdir(exist_ok=True)
-    atomic_write(out_dir / ".runs" / f"{name}.json", json_bytes(record))
-    write_manifest(folder)
+    record_path = out_dir / ".runs" / f"{name}.json"
+    if not (redrawn and same_figures(record_path, record)):  # else the old record still says how they were made
+        record_path.parent.mkdir(exist_ok=True)
+        atomic_write(record_path, json_bytes(record))
+        write_manifest(folder)
     for line in store_warnings(executed):
         print(f"warning: {name}: {line}", file=sys.stderr, flush=True)
     return moved
+
+
+def same_figures(record_path: Path, record: dict) -> bool:
+    """Whether the run recorded at record_path made these figures from the same sources, overrides and
+    files (a redraw then leaves the record, its timings and MANIFEST.md, and so git status, unchanged)."""
+    try:
+        old = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        return False
+    return all(old.get(k) == record[k] for k in ("notebook", "overrides", "inputs", "figures"))
 
 
 def log_of(notebook: Path) -> Path:
