@@ -88,11 +88,29 @@ def check(name: str, profile: str, overrides: dict) -> dict | None:
     if name not in PROFILES[profile]:
         return None
     P = settings(name, profile, **overrides)
-    from . import data
+    from . import data, fits
+    from .plan import rounds
     from .sweeps import SWEEPS
-    for dataset in sorted({d.name for _, make in SWEEPS.get(name, ()) for d in data_cfgs(make(P))}):
+    cfgs = [r for _, make in SWEEPS.get(name, ()) for cfg in make(P) for r in rounds(cfg)]
+    for dataset in sorted({d.name for d in fits.data_cfgs(cfgs)}):
         data.require(dataset)
+    for cfg in cfgs:
+        fits.check(cfg)
     return P
+
+
+DATASET_PARAMETERS = ("dataset", "transfer_pairs")  # notebook parameters naming datasets (or lists of them)
+
+
+def absolute_datasets(overrides: dict) -> dict:
+    """Overrides whose dataset names a path that exists relative to the current directory, made absolute:
+    the kernel runs in notebooks/, where the same relative path would mean another file (data.dataset_path:
+    a path found here is used, else the one in the data directory)."""
+    def resolve(value):
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        return str(Path(value).resolve()) if isinstance(value, str) and Path(value).exists() else value
+    return {k: resolve(v) if k in DATASET_PARAMETERS else v for k, v in overrides.items()}
 
 
 def output_folder(profile: str, overrides: dict) -> str:
@@ -125,13 +143,14 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
     return execute(name, profile, kernel, log_output, **overrides)
 
 
-def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **overrides) -> list[Path]:
-    """`run` for input that `check` accepted."""
+def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, folder: str | None = None,
+            **overrides) -> list[Path]:
+    """`run` for input that `check` accepted; `folder` (default output_folder) names figures/<folder>/."""
     import jupytext
     import papermill as pm
 
     from .store import atomic_write, json_bytes, results_dir
-    folder = output_folder(profile, overrides)
+    folder = folder or output_folder(profile, overrides)
     out_dir = FIGURES / folder
     executed = BUILD / folder / f"{name}.ipynb"
     failed = executed.with_suffix(".failed.ipynb")  # a failed run's notebook: where it stopped, and why
@@ -158,6 +177,10 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **o
             if not produced:
                 raise NotebookError(f"notebook {name} finished but saved no figure (executed copy: {failed})")
         except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):  # not a failure: nothing to keep (the store resumes the runs)
+                for path in (running, log_of(running)):
+                    path.unlink(missing_ok=True)
+                raise
             settle(running, failed)
             if isinstance(e, pm.PapermillExecutionError):
                 raise NotebookError(f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
@@ -224,20 +247,6 @@ def remove_dead_runs(build: Path, name: str) -> None:
         pid = p.name.split("running-")[1].split(".")[0]
         if not (pid.isdigit() and pid_alive(int(pid))):
             p.unlink(missing_ok=True)
-
-
-def data_cfgs(obj):
-    """Every DataCfg inside a config, or lists and dicts of configs."""
-    import dataclasses
-    from .config import DataCfg
-    if isinstance(obj, DataCfg):
-        yield obj
-    elif dataclasses.is_dataclass(obj):
-        for f in dataclasses.fields(obj):
-            yield from data_cfgs(getattr(obj, f.name))
-    elif isinstance(obj, (list, tuple, dict)):
-        for v in (obj.values() if isinstance(obj, dict) else obj):
-            yield from data_cfgs(v)
 
 
 def store_warnings(executed: Path) -> list[str]:
