@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import logging
 import sys
 import time
 
@@ -94,9 +95,9 @@ def cmd_run(args) -> None:
     overrides = parse_params(args.param)
     from . import notebooks
     given = {k: v for k, v in overrides.items() if v is not None}  # None: the profile's value
+    P = notebooks.check(args.notebook, args.profile, given)
     folder = notebooks.output_folder(args.profile, given)  # named after the overrides as typed
     overrides = notebooks.absolute_datasets(given)
-    P = notebooks.check(args.notebook, args.profile, overrides)
     from .plan import estimate
     from .store import Store, require_writable_results
     require_writable_results()
@@ -240,6 +241,9 @@ def main(argv=None) -> int:
     try:
         code = args.fn(args)
     except KeyboardInterrupt:
+        # the notebook client's pending cell task fails with the kernel's own KeyboardInterrupt; asyncio would
+        # print its traceback (~140 lines) when the task is collected at exit
+        logging.getLogger("asyncio").disabled = True
         print(interrupted(args), file=sys.stderr)
         return 130
     except Exception as e:

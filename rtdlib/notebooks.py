@@ -106,10 +106,13 @@ def absolute_datasets(overrides: dict) -> dict:
     """Overrides whose dataset names a path that exists relative to the current directory, made absolute:
     the kernel runs in notebooks/, where the same relative path would mean another file (data.dataset_path:
     a path found here is used, else the one in the data directory)."""
+    from .data import DATASETS
+
     def resolve(value):
         if isinstance(value, list):
             return [resolve(v) for v in value]
-        return str(Path(value).resolve()) if isinstance(value, str) and Path(value).exists() else value
+        given = isinstance(value, str) and value not in DATASETS and Path(value).exists()
+        return str(Path(value).resolve()) if given else value
     return {k: resolve(v) if k in DATASET_PARAMETERS else v for k, v in overrides.items()}
 
 
