@@ -82,7 +82,7 @@ def hours(secs: float) -> str:
 
 
 def duration(secs: float) -> str:
-    return "under a second" if secs < 1 else f"~{secs:.0f} s" if secs < 90 else f"~{secs / 60:.0f} min" if secs < 5400 else f"~{secs / 3600:.1f} h"
+    return f"~{secs:.1f} s" if secs < 10 else f"~{secs:.0f} s" if secs < 90 else f"~{secs / 60:.0f} min" if secs < 5400 else f"~{secs / 3600:.1f} h"
 
 
 def store_status(name: str, P, store) -> tuple[int, int, float]:

@@ -54,4 +54,4 @@ def test_the_estimate_before_a_run_counts_what_the_store_holds():
         f"faster); the store has 3")
     have = cfgs
     assert plan.estimate("01_student_vs_teacher", P, Held()) == "10 runs, all in the store: redrawing only"
-    assert [plan.duration(s) for s in (0.4, 45, 2280, 7200)] == ["under a second", "~45 s", "~38 min", "~2.0 h"]
+    assert [plan.duration(s) for s in (0.42, 45, 2280, 7200)] == ["~0.4 s", "~45 s", "~38 min", "~2.0 h"]
