@@ -41,7 +41,7 @@ from dataclasses import replace
 
 import ipywidgets as W
 import numpy as np
-from IPython.display import display
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 from rtdlib import landscape_plots as lp
@@ -161,4 +161,5 @@ if static:
                  "random direction (map titles: each plane's offset).\nColoured lines on a map: slices at angle 0° (KL) "
                  "or 90° (probe), shifted by offset −0.5, 0, +0.5 of the half-window\nperpendicular to the line; the "
                  "panel below each map shows the metric along the line of the same colour", fontsize=9)
-    plotting.save(fig, "explore_landscapes_slices", profile)
+    png, _ = plotting.save(fig, "explore_landscapes_slices", profile)
+    display(Image(filename=png))  # a Figure made without pyplot is not shown by itself: the report needs it

@@ -65,8 +65,9 @@ def measured(name, profile):
         return None
 
 
-def minutes(secs):
-    return "–" if secs is None else f"{secs / 60:.1f} min" if secs < 3600 else f"{secs / 3600:.1f} h"
+def duration(secs, rough):
+    """Seconds, minutes or hours as they read best (smoke runs take seconds); "~" marks an estimate."""
+    return "–" if secs is None else plan.duration(secs) if rough else plan.duration(secs).lstrip("~")
 
 
 rows = []
@@ -81,8 +82,8 @@ header = (["notebook", "what it does", "reproduces"] + [f"estimated CPU time, {p
 lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
 for r in rows:
     lines.append(f"| [{r['notebook']}]({r['notebook']}.py) | {r['what it does']} | {r['reproduces']} | "
-                 + " | ".join(minutes(r[f"estimate {p}"]) for p in PROFILE_NAMES) + " | "
-                 + " | ".join(minutes(r[f"measured {p}"]) for p in PROFILE_NAMES) + " |")
+                 + " | ".join(duration(r[f"estimate {p}"], rough=True) for p in PROFILE_NAMES) + " | "
+                 + " | ".join(duration(r[f"measured {p}"], rough=False) for p in PROFILE_NAMES) + " |")
 no_plan = [r["notebook"] for r in rows if all(r[f"estimate {p}"] is None for p in PROFILE_NAMES)]
 display(Markdown("\n".join(lines) + "\n\n"
                  "*Estimated CPU time*: the dry-run plan's cost model (training images seen × rough seconds per image "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import logging
 import sys
 import time
 
@@ -57,19 +58,25 @@ def cmd_figures(args) -> None:
     from .config import check_choice
     check_choice("profile", args.profile, PROFILE_NAMES)
     names = args.only or notebooks.available()
-    for n in names:  # names (and without --dry-run, the data of every notebook) before anything runs
-        notebooks.source(n) if args.dry_run else notebooks.check(n, args.profile, {})
     if args.dry_run:
+        for n in names:
+            notebooks.source(n)
         from .plan import print_plan
         print_plan(names, args.profile)
         return
+    settings = {n: notebooks.check(n, args.profile, {}) for n in names}  # every notebook's input before any runs
+    from .plan import estimate
+    from .store import Store, require_writable_results
+    require_writable_results()
+    store = Store()
     for i, n in enumerate(names, 1):
         t = time.time()
         done = None if args.force else notebooks.up_to_date(n, args.profile)
         if done:
             print(f"[{args.profile}] {n}: up to date (figures of {done['finished']}; --force re-executes)", flush=True)
             continue
-        print(f"[{args.profile}] {n} ({i} of {len(names)}) ...", flush=True)
+        plan = f": {estimate(n, settings[n], store)}" if settings[n] is not None else ""
+        print(f"[{args.profile}] {n} ({i} of {len(names)}){plan} ...", flush=True)
         figs = notebooks.execute(n, args.profile)
         print(f"[{args.profile}] {n}: {len(figs)} files in {time.time() - t:.0f} s", flush=True)
     print(f"manifest: {notebooks.write_manifest(args.profile)}")
@@ -87,13 +94,19 @@ def cmd_report(args) -> None:
 def cmd_run(args) -> None:
     overrides = parse_params(args.param)
     from . import notebooks
-    notebooks.check(args.notebook, args.profile, overrides)
-    overrides = {k: v for k, v in overrides.items() if v is not None}  # None: the profile's value
-    folder = notebooks.output_folder(args.profile, overrides)
-    if overrides:
+    given = {k: v for k, v in overrides.items() if v is not None}  # None: the profile's value
+    P = notebooks.check(args.notebook, args.profile, given)
+    folder = notebooks.output_folder(args.profile, given)  # named after the overrides as typed
+    overrides = notebooks.absolute_datasets(given)
+    from .plan import estimate
+    from .store import Store, require_writable_results
+    require_writable_results()
+    if given:
         print(f"overrides: figures go to {notebooks.FIGURES / folder}/ (figures/{args.profile}/ is left as it is)",
               flush=True)
-    for f in notebooks.execute(args.notebook, args.profile, log_output=args.verbose, **overrides):
+    if P is not None:
+        print(f"{args.notebook}: {estimate(args.notebook, P, Store())}", flush=True)
+    for f in notebooks.execute(args.notebook, args.profile, log_output=args.verbose, folder=folder, **overrides):
         print(f)
     print(f"manifest: {notebooks.FIGURES / folder / 'MANIFEST.md'}; executed notebook: "
           f"{notebooks.BUILD / folder / (args.notebook + '.ipynb')}")
@@ -208,12 +221,37 @@ def parser() -> Parser:
     return p
 
 
+def interrupted(args) -> str:
+    """The line for Ctrl-C: how many of the interrupted command's runs the store holds (resuming from them)."""
+    try:
+        from .plan import store_status
+        from .store import Store
+        from . import notebooks
+        from .profiles import PROFILES, settings
+        if args.cmd == "run":
+            overrides = notebooks.absolute_datasets(parse_params(args.param))
+            work = {args.notebook: settings(args.notebook, args.profile, **overrides)}
+        elif args.cmd == "figures" and not args.dry_run:
+            work = {n: settings(n, args.profile) for n in args.only or notebooks.available() if n in PROFILES[args.profile]}
+        else:
+            return "interrupted"
+        store = Store()
+        counts = [store_status(n, P, store)[:2] for n, P in work.items()]
+        have, total = sum(c[0] for c in counts), sum(c[1] for c in counts)
+    except Exception:  # interrupted before the input was checked: there is nothing to count
+        return "interrupted"
+    return f"interrupted; {have} of {total} runs stored, rerun to resume"
+
+
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     try:
         code = args.fn(args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        # the notebook client's pending cell task fails with the kernel's own KeyboardInterrupt; asyncio would
+        # print its traceback (~140 lines) when the task is collected at exit
+        logging.getLogger("asyncio").disabled = True
+        print(interrupted(args), file=sys.stderr)
         return 130
     except Exception as e:
         if not isinstance(e, user_errors()):

@@ -14,6 +14,7 @@ from .profiles import PROFILES
 
 DEFAULTS = PROFILES["quick"]["01_student_vs_teacher"]
 ARCH, NORM, WIDTH = DEFAULTS["archs"][0]
+VIT_NORM = "layer"  # our ViTs take layer norm or none, not the small nets' batch norm
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="a .npz file (x_train/y_train/x_test/y_test, or x/y), an ImageFolder directory, "
                         "or a built-in dataset name")
     p.add_argument("--arch", default=ARCH, help=f"a built-in encoder or package.module:function (default {ARCH})")
-    p.add_argument("--norm", default=NORM, help=f"norm layer (default {NORM})")
+    p.add_argument("--norm", help=f"norm layer (default {NORM}; {VIT_NORM} for a ViT)")
     p.add_argument("--width", type=int, default=WIDTH, help=f"base width of the small nets (default {WIDTH})")
     p.add_argument("--epochs", type=int, default=DEFAULTS["epochs"])
     p.add_argument("--seed", type=int, default=0)
@@ -40,9 +41,10 @@ def config(args):
     from . import data
     from .config import DataCfg, DistillCfg, ModelCfg
     from .sweeps import BASELINE_NETS
-    name = args.data if args.data in data.DATASETS else Path(args.data)  # a path is relative to the shell's directory
+    name = args.data if args.data in data.DATASETS else Path(args.data)
+    norm = args.norm or (VIT_NORM if args.arch.startswith("vit_") else NORM)
     return DistillCfg(data=DataCfg(name, args.train_size, args.test_size, args.image_size),
-                      model=ModelCfg(args.arch, args.norm, args.width, out_dim=args.out_dim,
+                      model=ModelCfg(args.arch, norm, args.width, out_dim=args.out_dim,
                                      hidden_dim=args.hidden_dim, bottleneck_dim=args.bottleneck_dim),
                       alpha=args.alpha, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                       probe_epochs=(args.epochs,), probe_nets=(*BASELINE_NETS, "student"))
@@ -50,12 +52,14 @@ def config(args):
 
 def run(args, log=print):
     """Compute (or read) the run and print what it found; returns the store Result."""
-    from . import data
+    from . import data, fits
     from .config import default_device
     from .distill import distill
     from .plotting import LABELS
     from .store import Store
     cfg = config(args)
+    fits.check(cfg)
+    device = default_device()  # a bad RTD_DEVICE stops here, before the store makes the entry's folder
     ds = data.load(cfg.data)
     mean, std = (", ".join(f"{v:.4f}" for v in s) for s in ds.stats)
     origin = "measured on its train split" if cfg.data.fingerprint or cfg.data.name not in data.STATS else "published"
@@ -66,7 +70,7 @@ def run(args, log=print):
     found = store.get("distill", cfg)
     started = time.time()
     result = found or store.get_or_run("distill", cfg, distill)
-    how = "read from the store" if found else f"computed on {default_device()} in {time.time() - started:.0f} s"
+    how = "read from the store" if found else f"computed on {device} in {time.time() - started:.0f} s"
     log(f"run: distill/{result.hash} {how} ({result.path})")
     final = [r for r in result.metrics["probes"] if r["epoch"] == cfg.epochs]
     nets = [n for n in cfg.probe_nets if any(r["net"] == n for r in final)]

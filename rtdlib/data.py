@@ -87,10 +87,11 @@ def data_dir() -> Path:
 
 
 def dataset_path(name) -> Path:
-    """Where a dataset given by path lives: a str relative to the data directory (so notebook parameters
-    mean the same file in every process), a pathlib.Path relative to the current directory."""
+    """Where a dataset given by path lives: relative to the current directory if it exists there, else to the
+    data directory (one rule for `distill --data` and `run -p dataset=`; the runner makes a path that exists
+    in the user's directory absolute, as the kernel runs in notebooks/)."""
     path = Path(name).expanduser()
-    if isinstance(name, str) and not path.is_absolute():
+    if not path.is_absolute() and not path.exists():
         path = data_dir() / path
     path = path.resolve()
     if not path.exists():

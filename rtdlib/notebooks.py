@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import fcntl
+import filecmp
 import hashlib
 import json
 import os
@@ -37,6 +38,8 @@ NOTEBOOKS = ROOT / "notebooks"
 BUILD = Path(os.environ.get("RTD_BUILD", ROOT / "build"))  # executed notebooks: build/<folder>/
 FIGURES = Path(os.environ.get("RTD_FIGURES", ROOT / "figures"))  # figures/<folder>/ live here
 LOCK = ".lock"  # in a staging folder: held (flock) by the run that owns it
+# tables in executed notebooks (and so in the report) show whole cells: pandas cuts text at 50 characters
+WHOLE_CELLS = "--IPKernelApp.exec_lines=import pandas; pandas.set_option('display.max_colwidth', None)"
 
 
 class NotebookError(RuntimeError):
@@ -85,11 +88,32 @@ def check(name: str, profile: str, overrides: dict) -> dict | None:
     if name not in PROFILES[profile]:
         return None
     P = settings(name, profile, **overrides)
-    from . import data
+    from . import data, fits
+    from .plan import rounds
     from .sweeps import SWEEPS
-    for dataset in sorted({d.name for _, make in SWEEPS.get(name, ()) for d in data_cfgs(make(P))}):
+    cfgs = [r for _, make in SWEEPS.get(name, ()) for cfg in make(P) for r in rounds(cfg)]
+    for dataset in sorted({d.name for d in fits.data_cfgs(cfgs)}):
         data.require(dataset)
+    for cfg in cfgs:
+        fits.check(cfg)
     return P
+
+
+DATASET_PARAMETERS = ("dataset", "transfer_pairs")  # notebook parameters naming datasets (or lists of them)
+
+
+def absolute_datasets(overrides: dict) -> dict:
+    """Overrides whose dataset names a path that exists relative to the current directory, made absolute:
+    the kernel runs in notebooks/, where the same relative path would mean another file (data.dataset_path:
+    a path found here is used, else the one in the data directory)."""
+    from .data import DATASETS
+
+    def resolve(value):
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        given = isinstance(value, str) and value not in DATASETS and Path(value).exists()
+        return str(Path(value).resolve()) if given else value
+    return {k: resolve(v) if k in DATASET_PARAMETERS else v for k, v in overrides.items()}
 
 
 def output_folder(profile: str, overrides: dict) -> str:
@@ -122,13 +146,14 @@ def run(name: str, profile: str = "quick", kernel: str = KERNEL, log_output=Fals
     return execute(name, profile, kernel, log_output, **overrides)
 
 
-def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **overrides) -> list[Path]:
-    """`run` for input that `check` accepted."""
+def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, folder: str | None = None,
+            **overrides) -> list[Path]:
+    """`run` for input that `check` accepted; `folder` (default output_folder) names figures/<folder>/."""
     import jupytext
     import papermill as pm
 
     from .store import atomic_write, json_bytes, results_dir
-    folder = output_folder(profile, overrides)
+    folder = folder or output_folder(profile, overrides)
     out_dir = FIGURES / folder
     executed = BUILD / folder / f"{name}.ipynb"
     failed = executed.with_suffix(".failed.ipynb")  # a failed run's notebook: where it stopped, and why
@@ -149,12 +174,16 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **o
                 pm.execute_notebook(jupytext.read(source(name)), str(running),
                                     parameters={"profile": profile, **overrides}, kernel_name=kernel,
                                     language="python", progress_bar=False, log_output=log_output,
-                                    cwd=str(NOTEBOOKS), extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                    cwd=str(NOTEBOOKS), extra_arguments=["--IPKernelApp.log_level=ERROR", WHOLE_CELLS])
             produced = sorted(p for p in staging.iterdir()
                               if p.suffix in (".png", ".pdf", ".csv") or p.name == f"claims_{name}.json")
             if not produced:
                 raise NotebookError(f"notebook {name} finished but saved no figure (executed copy: {failed})")
         except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):  # not a failure: nothing to keep (the store resumes the runs)
+                for path in (running, log_of(running)):
+                    path.unlink(missing_ok=True)
+                raise
             settle(running, failed)
             if isinstance(e, pm.PapermillExecutionError):
                 raise NotebookError(f"notebook {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue} "
@@ -170,6 +199,7 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **o
         for stale in (failed, log_of(failed)):  # an earlier failure's log no longer describes these figures
             stale.unlink(missing_ok=True)
         out_dir.mkdir(parents=True, exist_ok=True)
+        redrawn = all(filecmp.cmp(p, out_dir / p.name, shallow=False) for p in produced if (out_dir / p.name).is_file())
         moved = []
         for p in produced:
             os.replace(p, out_dir / p.name)
@@ -180,12 +210,24 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, **o
               "results": sorted({h for h, _ in used}), "computed": sorted({h for h, s in used if s == "computed"}),
               "wall_time_s": round(time.time() - started, 1),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-    (out_dir / ".runs").mkdir(exist_ok=True)
-    atomic_write(out_dir / ".runs" / f"{name}.json", json_bytes(record))
-    write_manifest(folder)
+    record_path = out_dir / ".runs" / f"{name}.json"
+    if not (redrawn and same_figures(record_path, record)):  # else the old record still says how they were made
+        record_path.parent.mkdir(exist_ok=True)
+        atomic_write(record_path, json_bytes(record))
+        write_manifest(folder)
     for line in store_warnings(executed):
         print(f"warning: {name}: {line}", file=sys.stderr, flush=True)
     return moved
+
+
+def same_figures(record_path: Path, record: dict) -> bool:
+    """Whether the run recorded at record_path made these figures from the same sources, overrides and
+    files (a redraw then leaves the record, its timings and MANIFEST.md, and so git status, unchanged)."""
+    try:
+        old = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        return False
+    return all(old.get(k) == record[k] for k in ("notebook", "overrides", "inputs", "figures"))
 
 
 def log_of(notebook: Path) -> Path:
@@ -208,20 +250,6 @@ def remove_dead_runs(build: Path, name: str) -> None:
         pid = p.name.split("running-")[1].split(".")[0]
         if not (pid.isdigit() and pid_alive(int(pid))):
             p.unlink(missing_ok=True)
-
-
-def data_cfgs(obj):
-    """Every DataCfg inside a config, or lists and dicts of configs."""
-    import dataclasses
-    from .config import DataCfg
-    if isinstance(obj, DataCfg):
-        yield obj
-    elif dataclasses.is_dataclass(obj):
-        for f in dataclasses.fields(obj):
-            yield from data_cfgs(getattr(obj, f.name))
-    elif isinstance(obj, (list, tuple, dict)):
-        for v in (obj.values() if isinstance(obj, dict) else obj):
-            yield from data_cfgs(v)
 
 
 def store_warnings(executed: Path) -> list[str]:

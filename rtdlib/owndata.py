@@ -15,6 +15,8 @@ import functools
 import hashlib
 import os
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +73,8 @@ def _read_cached(path: str, signature: str) -> Splits:
 
 
 def _read_npz(path: Path) -> Splits:
+    if not zipfile.is_zipfile(path):  # e.g. a text file, or a copy cut short (its zip directory is at the end)
+        raise DatasetError(f"{path} is not a .npz archive (a complete zip of .npy arrays, as np.savez writes it)")
     try:
         with np.load(path, allow_pickle=False) as f:
             keys = set(f.files)
@@ -81,8 +85,13 @@ def _read_npz(path: Path) -> Splits:
             if len(given) == 2 and {"x_train", "x_test"} & keys:
                 raise DatasetError(f"{path} has both x/y and split arrays {sorted(keys)}; keep one of the two layouts")
             arrays = {k: f[k] for k in given}
-    except ValueError as e:  # object arrays (allow_pickle=False), or not an npz at all
-        raise DatasetError(f"{path} is not a readable .npz of numeric arrays: {e}") from None
+    except ValueError as e:
+        if "allow_pickle" in str(e):  # object arrays: never unpickled, as the file may come from anyone
+            raise DatasetError(f"{path} holds object arrays; allowed: numeric arrays (uint8 images, integer "
+                               f"labels)") from None
+        raise DatasetError(f"{path} is a damaged .npz archive: {e}") from None
+    except (zipfile.BadZipFile, EOFError, zlib.error) as e:  # a member cut short or corrupted
+        raise DatasetError(f"{path} is a damaged .npz archive ({type(e).__name__}: {e})") from None
     except OSError as e:
         raise DatasetError(f"cannot read {path}: {e}") from None
     for k, a in arrays.items():

@@ -9,11 +9,13 @@ from .sweeps import SWEEPS
 CPU_SEC_PER_IMAGE = {"small_vgg": 1 / 1000, "small_resnet": 1 / 1000, "vgg11": 1 / 130, "resnet18": 1 / 40}
 HEAD_SEC_PER_IMAGE_PER_OUTPUT = 2.3e-3 / 2 ** 16  # the last layer's share, linear in m
 FORWARD_SHARE = 1 / 3  # an evaluation pass costs about a third of a training step
-TRAIN_SIZES = {"digits": 1297, "fashion-mnist": 60_000, "cifar10": 50_000, "cifar100": 50_000,
-               "stl10": 5_000, "tiny-imagenet": 100_000}
-SIDES = {"digits": 8, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32, "stl10": 96, "tiny-imagenet": 64}
-TEST_SIZES = {"digits": 500, "fashion-mnist": 10_000, "cifar10": 10_000, "cifar100": 10_000,
-              "stl10": 8_000, "tiny-imagenet": 10_000}
+# the built-in datasets' splits (images) and sides (pixels); `fits` checks subsets and batches against them
+TRAIN_SIZES = {"digits": 1297, "fashion-mnist": 60_000, "cifar10": 50_000, "cifar100": 50_000, "stl10": 5_000,
+               "tiny-imagenet": 100_000, "mnist": 60_000, "kmnist": 60_000, "svhn": 73_257, "usps": 7_291}
+TEST_SIZES = {"digits": 500, "fashion-mnist": 10_000, "cifar10": 10_000, "cifar100": 10_000, "stl10": 8_000,
+              "tiny-imagenet": 10_000, "mnist": 10_000, "kmnist": 10_000, "svhn": 26_032, "usps": 2_007}
+SIDES = {"digits": 8, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32, "stl10": 96, "tiny-imagenet": 64,
+         "mnist": 28, "kmnist": 28, "svhn": 32, "usps": 16}
 
 
 def part_of(cfg, name: str):
@@ -36,9 +38,10 @@ def per_image(cfg, head: bool = True) -> float:
 
 def estimate_seconds(kind: str, cfg) -> float:
     """Training images seen x seconds per image; evaluation passes at FORWARD_SHARE of that."""
+    from .fits import splits  # lazily: fits imports this module
     d = part_of(cfg, "data")
-    n = d.train_size or TRAIN_SIZES[d.name]
-    test = d.test_size or TEST_SIZES[d.name]
+    n_train, n_test, _ = splits(d)
+    n, test = min(d.train_size or n_train, n_train), min(d.test_size or n_test, n_test)
     if kind == "restart":
         return estimate_seconds("distill", cfg.first) + estimate_seconds("distill", cfg.second)
     if kind in ("distill", "peers"):  # a peer group trains k networks
@@ -76,6 +79,37 @@ def rounds(cfg) -> list:
 
 def hours(secs: float) -> str:
     return f"~{secs / 3600:.1f} CPU-hours" if secs >= 3600 else f"~{secs / 60:.1f} CPU-minutes"
+
+
+def duration(secs: float) -> str:
+    return f"~{secs:.1f} s" if secs < 10 else f"~{secs:.0f} s" if secs < 90 else f"~{secs / 60:.0f} min" if secs < 5400 else f"~{secs / 3600:.1f} h"
+
+
+def store_status(name: str, P, store) -> tuple[int, int, float]:
+    """(runs the store holds, runs the notebook needs, estimated CPU seconds to compute the others) for the
+    notebook's settings P (0, 0, 0 for a notebook without sweeps)."""
+    have = total = 0
+    secs = 0.0
+    for kind, make in SWEEPS.get(name, ()):
+        for cfg in make(P):
+            total += 1
+            if store.get(kind, cfg):
+                have += 1
+            else:
+                secs += estimate_seconds(kind, cfg)
+    return have, total, secs
+
+
+def estimate(name: str, P, store) -> str:
+    """What `run` and `figures` print before a notebook starts, e.g. "10 runs, ~35 min on 2 CPU cores for
+    the 10 the store lacks (a rough estimate); the store has 0"."""
+    have, total, secs = store_status(name, P, store)
+    if not total:
+        return "no runs to compute"
+    if have == total:
+        return f"{total} runs, all in the store: redrawing only"
+    return (f"{total} runs, {duration(secs)} on 2 CPU cores for the {total - have} the store lacks (a rough "
+            f"estimate; a GPU is far faster); the store has {have}")
 
 
 def sweeps_of(name: str, profile: str):

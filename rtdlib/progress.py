@@ -45,7 +45,8 @@ def line(text: str) -> None:
 
 
 class Counter:
-    """`what: done/total (elapsed)` lines, at most one every EVERY seconds, always the last one."""
+    """`what: done/total (elapsed, ~ETA left)` lines, at most one every EVERY seconds, always the last one; the
+    ETA assumes the items left take as long as those done."""
 
     def __init__(self, what: str, total: int | None):
         self.what, self.total = what, total
@@ -56,7 +57,9 @@ class Counter:
         if now - self.last >= EVERY or done == self.total:
             self.last = now
             of = f"/{self.total}" if self.total else ""
-            line(f"{self.what}: {done}{of} ({elapsed(now - self.start)})")
+            spent = now - self.start
+            left = f", ~{elapsed(spent / done * (self.total - done))} left" if self.total and 0 < done < self.total else ""
+            line(f"{self.what}: {done}{of} ({elapsed(spent)}{left})")
 
 
 def bar(iterable=None, **kw):

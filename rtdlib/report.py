@@ -33,6 +33,7 @@ class Item:
     what: str
     notebook: str | None  # None: a schematic, not regenerated
     files: tuple[str, ...] = ()  # glob patterns over the notebook's saved files in figures/<profile>/
+    heading: str = ""  # for a label that names no figure or table: text of the notebook heading it links to
 
 
 ITEMS = (
@@ -71,13 +72,17 @@ ITEMS = (
          ("table2_4_*",)),
     Item(RT, "Table 5", "probe accuracy across architectures", "09_architectures", ("table05_*",)),
     Item(RT, "Figs. 5, 13–16 (interactive)", "1-D slices through the landscape planes (ipywidgets in JupyterLab)",
-         "explore_landscapes", ("explore_landscapes_*",)),
+         "explore_landscapes", ("explore_landscapes_*",), heading="Explore the landscapes"),
     Item(P2P, "Main claim", "peer-consensus groups vs the random baseline, by group size K", "08_peer_consensus",
-         ("p2p_consensus_vs_k*",)),
+         ("p2p_consensus_vs_k*",), heading="Accuracy vs group size K"),
     Item(P2P, "Referee's controls", "every rule minus the independent control and the baselines, paired tests",
-         "08_peer_consensus", ("p2p_consensus_differences*", "p2p_consensus_tests*", "p2p_consensus_per_seed*")),
+         "08_peer_consensus", ("p2p_consensus_differences*", "p2p_consensus_tests*", "p2p_consensus_per_seed*"),
+         heading="Every setting minus each baseline"),
 )
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
+STYLER_ID = re.compile(r"\bT_[0-9a-f]{5}(?![0-9a-zA-Z])")  # pandas Styler's table id: T_ and 5 random hex digits
+STYLE_BLOCK = re.compile(r"<style[^>]*>.*?</style>\n?", re.S)
 TEMPLATE = """{%- extends 'basic/index.html.j2' -%}
 {% block input_group -%}<details class="code"><summary>code</summary>{{ super() }}</details>{%- endblock input_group %}
 """
@@ -108,8 +113,9 @@ def anchor(label: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
-def add_anchors(nb) -> None:
-    """Mark, for every figure or table the notebook's headings name, the most specific heading naming it."""
+def add_anchors(nb, name: str) -> None:
+    """Mark, for every figure or table the notebook's headings name, the most specific heading naming it,
+    and for every item of ITEMS given by heading text, the first heading holding that text."""
     best = {}
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
@@ -119,8 +125,34 @@ def add_anchors(nb) -> None:
         for label in mentions(heading):
             if label not in best or level > best[label][0]:
                 best[label] = (level, i)
+        for item in ITEMS:
+            if item.notebook == name and item.heading and item.heading in heading and item.label not in best:
+                best[item.label] = (level, i)
     for label, (_, i) in sorted(best.items()):
         nb.cells[i].source = f'<a id="{anchor(label)}"></a>\n\n' + nb.cells[i].source
+
+
+def stable(nb) -> None:
+    """Replace what differs between two executions of an unchanged notebook (random cell ids, widget
+    models) so a redraw that changes no number rewrites no page; see also `tidy`."""
+    nb.metadata.pop("widgets", None)  # the widgets' saved state, keyed by random model ids
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"
+        for out in cell.get("outputs", []):
+            if WIDGET in out.get("data", {}):  # a live widget does not render in a static page
+                out.data = {"text/plain": "(an interactive widget: open the notebook in JupyterLab)"}
+
+
+def tidy(text: str, markdown: bool) -> str:
+    """Number pandas Styler tables in order of appearance (their ids are random per execution), and leave
+    <style> blocks out of Markdown pages (repository hosts strip the tag and show the CSS as text)."""
+    ids = {}
+    text = STYLER_ID.sub(lambda m: ids.setdefault(m.group(0), f"T_table{len(ids)}"), text)
+    return STYLE_BLOCK.sub("", text) if markdown else text
+
+
+def anchors_of(page: str) -> set[str]:
+    return set(re.findall(r'\bid="([^"]+)"', page))
 
 
 def figure_files(profile: str) -> dict[str, list[str]]:
@@ -141,7 +173,8 @@ def render(executed: Path, name: str):
     from nbconvert.preprocessors import ExtractOutputPreprocessor
     from traitlets.config import Config
     nb = nbformat.read(executed, as_version=4)
-    add_anchors(nb)
+    add_anchors(nb, name)
+    stable(nb)
     resources = {"output_files_dir": f"{name}_files", "unique_key": name, "outputs": {}}
     nb, resources = ExtractOutputPreprocessor(enabled=True).preprocess(nb, resources)
     page = HTMLExporter(template_name="basic", extra_loaders=[jinja2.DictLoader({"report.html.j2": TEMPLATE})],
@@ -149,30 +182,34 @@ def render(executed: Path, name: str):
     body, _ = page.from_notebook_node(nb, resources=dict(resources))
     extracted = Config({"ExtractOutputPreprocessor": {"enabled": False}})  # done above, for both pages
     text, _ = MarkdownExporter(exclude_input=True, config=extracted).from_notebook_node(nb, resources=dict(resources))
-    return body, text, resources["outputs"]
+    return tidy(body, markdown=False), tidy(text, markdown=True), resources["outputs"]
 
 
 def failed(executed: Path) -> bool:
     return bool(json.loads(executed.read_text()).get("metadata", {}).get("papermill", {}).get("exception"))
 
 
-def index_rows(profile: str, pages: set[str]):
-    """(paper, item, what, notebook cell, files cell) with links relative to report/<profile>/."""
+def index_rows(profile: str, anchors: dict[str, set[str]]):
+    """(paper, item, what, notebook cell, files cell) with links relative to report/<profile>/: to the item's
+    section where its page has one, else to the page (a page kept from an older build may lack it)."""
     saved = figure_files(profile)
     figures = f"../../{notebooks.FIGURES.name}/{profile}" if notebooks.FIGURES.parent == notebooks.ROOT else None
     for item in ITEMS:
         if item.notebook is None:
             yield item, None, [], "schematic, not regenerated"
             continue
-        link = f"{item.notebook}.html#{anchor(item.label)}" if item.notebook in pages else None
+        link = None
+        if item.notebook in anchors:
+            found = anchor(item.label) in anchors[item.notebook]
+            link = f"{item.notebook}.html" + (f"#{anchor(item.label)}" if found else "")
         files = [(f, f"{figures}/{f}" if figures else None) for f in item_files(item, saved)]
         yield item, link, files, None
 
 
-def write_index(out: Path, profile: str, pages: dict[str, str]) -> None:
+def write_index(out: Path, profile: str, pages: dict[str, str], anchors: dict[str, set[str]]) -> None:
     """index.html and README.md: the paper map, then every figure notebook with its page or why none."""
     rows_html, rows_md = [], []
-    for item, link, files, note in index_rows(profile, set(pages)):
+    for item, link, files, note in index_rows(profile, anchors):
         paper = "Random Teachers (2023)" if item.paper == RT else "Peer consensus (2026)"
         nb_html = (f'<a href="{link}">{item.notebook}</a>' if link else html.escape(item.notebook or "")) or note
         nb_md = (f"[{item.notebook}]({link.replace('.html', '.md')})" if link else item.notebook or "") or note
@@ -214,22 +251,21 @@ def write(profile: str) -> Path:
     try:
         os.chmod(out, 0o777 & ~current_umask())  # mkdtemp's 0700 would make the report private
         atomic_write(out / "style.css", (CSS + HtmlFormatter().get_style_defs(".highlight")).encode())
-        pages = {}
+        pages, anchors = {}, {}
         for name in notebooks.available():
             executed = built / f"{name}.ipynb"
             if not executed.is_file():  # not re-executed here (e.g. up to date in a fresh clone): keep its pages
                 if (final / f"{name}.html").is_file():
-                    for part in (f"{name}.html", f"{name}.md", f"{name}_files"):
-                        src = final / part
-                        if src.is_dir():
-                            shutil.copytree(src, out / part)
-                        elif src.is_file():
-                            shutil.copy2(src, out / part)
-                    pages[name] = ""
+                    for page in (f"{name}.html", f"{name}.md"):
+                        if (final / page).is_file():
+                            atomic_write(out / page, tidy((final / page).read_text(), page.endswith(".md")).encode())
+                    if (final / f"{name}_files").is_dir():
+                        shutil.copytree(final / f"{name}_files", out / f"{name}_files")
+                    pages[name], anchors[name] = "", anchors_of((out / f"{name}.html").read_text())
                 continue
             body, text, outputs = render(executed, name)
             note = " (its last run failed: this page shows it up to the failing cell)" if failed(executed) else ""
-            pages[name] = note
+            pages[name], anchors[name] = note, anchors_of(body)
             source = f"../../notebooks/{name}.py"
             nav_html = (f'<nav><a href="index.html">all figures</a> · source: <a href="{source}">'
                         f"notebooks/{name}.py</a>{html.escape(note)}</nav>")
@@ -242,7 +278,7 @@ def write(profile: str) -> Path:
             for rel, data in outputs.items():
                 (out / rel).parent.mkdir(exist_ok=True)
                 atomic_write(out / rel, data)
-        write_index(out, profile, pages)
+        write_index(out, profile, pages, anchors)
         old = final.with_name(f".{profile}-old-{os.getpid()}")
         if final.exists():
             os.replace(final, old)

@@ -55,6 +55,21 @@ def results_dir() -> Path:
     return Path(os.environ.get("RTD_RESULTS", project_root() / "results")).resolve()
 
 
+def require_writable_results() -> Path:
+    """The results directory, created if missing, once a file could be made in it; else a StoreError naming
+    it (checked before a notebook's kernel starts, like every other setting)."""
+    root = results_dir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=root, prefix=".writable-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise StoreError(f"cannot write in the results directory {root} (RTD_RESULTS): {e.strerror}; allowed: "
+                         f"a folder this user can write") from None
+    return root
+
+
 def published_root() -> Path | None:
     """The folder of published layers: RTD_PUBLISHED (empty: none), else this repository's published/."""
     env = os.environ.get("RTD_PUBLISHED")

@@ -1,9 +1,11 @@
 """The bad-input table (tests/bad_inputs.json): each case is one clear line, exit 2, nothing written.
 
 Add a case by adding a row: {"id", "cmd" (python -m rtdlib arguments) or "make" (make arguments),
-"expect" (a substring of the one error line)}. Bad input must fail before a kernel starts, so the
+"expect" (a substring of the one error line), optionally "env" (environment variables of the case)}.
+In arguments, {inputs} is a folder of INPUTS: a valid .npz (the README's digits, 1,438 train images),
+one cut in half, and a text file named .npz. Bad input must fail before a kernel starts, so the
 `python -m rtdlib` cases run one after another in a single process (this file run as a script calls
-`main(argv)` for each, with its own stderr); the `make` cases run make.
+`main(argv)` for each, with its own stderr and environment); the `make` cases run make.
 """
 import contextlib
 import io
@@ -21,9 +23,8 @@ CASES = json.loads((ROOT / "tests" / "bad_inputs.json").read_text())
 
 
 def snapshot(*dirs):
-    """Every file and its mtime, except empty lock files."""
-    return sorted((str(p), p.stat().st_mtime_ns) for d in dirs if d.exists() for p in d.rglob("*")
-                  if p.is_file() and p.suffix != ".lock")
+    """Every file and folder (lock files too) and its mtime."""
+    return sorted((str(p), p.stat().st_mtime_ns) for d in dirs if d.exists() for p in d.rglob("*"))
 
 
 def watched(tmp):
@@ -40,8 +41,23 @@ def environment(tmp):
             "RTD_PROGRESS": "0", "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
-def arguments(case):
-    argv = list(case["cmd"])
+def inputs(tmp) -> Path:
+    """The files the cases name as {inputs}/...: made once per run of the table."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    folder = tmp / "inputs"
+    if not folder.exists():
+        folder.mkdir()
+        d = load_digits()
+        np.savez(folder / "digits.npz", x=(d.images * 255 / 16).round().astype(np.uint8), y=d.target)
+        whole = (folder / "digits.npz").read_bytes()
+        (folder / "truncated.npz").write_bytes(whole[:len(whole) // 2])
+        (folder / "notnpz.npz").write_text("label,pixels\n3,0 0 0\n")
+    return folder
+
+
+def arguments(case, tmp):
+    argv = [a.replace("{inputs}", str(inputs(tmp))) for a in case["cmd"]]
     if argv[0] == "run" and "--profile" not in argv:
         argv += ["--profile", "smoke"]  # the digits ship with scikit-learn: only the case's own data is missing
     return argv
@@ -54,13 +70,19 @@ def drive(cases, tmp):
     for case in cases:
         before = snapshot(*watched(tmp))
         err = io.StringIO()
+        argv = arguments(case, tmp)
+        saved = dict(os.environ)
+        os.environ.update(case.get("env", {}))
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             try:
-                code = main(arguments(case))
+                code = main(argv)
             except SystemExit as e:
                 code = e.code
             except Exception:  # not a user error: the traceback is the test's failure message
                 code, _ = "crashed", err.write(traceback.format_exc())
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
         out[case["id"]] = {"code": code, "stderr": err.getvalue(), "wrote": snapshot(*watched(tmp)) != before}
     return out
 

@@ -80,3 +80,13 @@ def test_override_folders_are_readable_distinct_and_safe():
     long = [notebooks.output_folder("paper", {"seeds": list(range(n, n + 40))}) for n in (0, 1)]
     assert long[0] != long[1] and all(len(f) <= 80 for f in long) and long[0].startswith("paper+seeds=0-1-2-")
     assert notebooks.output_folder("quick", {"dataset": "../x y"}) == "quick+dataset=.._x_y"
+
+
+def test_a_dataset_path_found_in_the_current_directory_reaches_the_kernel_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my_digits.npz").write_bytes(b"")
+    (tmp_path / "digits").mkdir()  # a built-in name stays the built-in dataset
+    given = {"dataset": "my_digits.npz", "epochs": 2, "transfer_pairs": [["my_digits.npz", "digits"]]}
+    mine = str(tmp_path / "my_digits.npz")
+    assert notebooks.absolute_datasets(given) == {"dataset": mine, "epochs": 2, "transfer_pairs": [[mine, "digits"]]}
+    assert notebooks.absolute_datasets({"dataset": "in_data.npz"}) == {"dataset": "in_data.npz"}  # data/ decides

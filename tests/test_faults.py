@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -162,3 +163,30 @@ def test_two_concurrent_runs_compute_each_entry_once(clean_run, tmp_path):
                 for r in ("a", "b") for nb in NOTEBOOKS.split()]
     flat = [h for c in computed for h in c]
     assert len(flat) == len(set(flat)) == n_entries  # every entry computed by exactly one of the two runs
+
+
+def test_ctrl_c_prints_one_line_exits_130_and_leaves_only_the_store_behind(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) while `run` computes: one line counting the stored
+    runs, exit 130, no executed or failed notebook, no staging folder, no process left running."""
+    root, results, tag = tmp_path / "root", tmp_path / "results", f"ctrl-c-{uuid.uuid4().hex}"
+    root.mkdir()
+    (root / "notebooks").symlink_to(ROOT / "notebooks")
+    env = {**os.environ, "RTD_ROOT": str(root), "RTD_RESULTS": str(results), "RTD_PROGRESS": "0",
+           "RTD_FAULT_TAG": tag, "PYTHONPATH": str(ROOT)}
+    run = subprocess.Popen([sys.executable, "-m", "rtdlib", "run", "01_student_vs_teacher", "--profile", "smoke"],
+                           env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not list(results.glob("distill/*/")) and time.time() < deadline:  # runs are being computed
+        time.sleep(0.2)
+    time.sleep(2)
+    os.killpg(run.pid, signal.SIGINT)
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 130, err
+    stored = len(list(results.glob(f"distill/*/{MARKER}")))
+    assert err.splitlines() == [f"interrupted; {stored} of 4 runs stored, rerun to resume"]
+    assert [p.name for p in (root / "build" / "smoke").iterdir()] == []  # neither .running nor .failed
+    assert not list((root / "figures").glob("*"))  # no staging folder, no figure folder
+    deadline = time.time() + 30
+    while tagged(tag) and time.time() < deadline:  # the kernel and its workers end with the run
+        time.sleep(0.5)
+    assert tagged(tag) == []

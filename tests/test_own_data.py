@@ -182,9 +182,14 @@ def test_names_and_paths_resolve(tmp_path, monkeypatch):
     monkeypatch.setenv("RTD_DATA", str(tmp_path))
     x, y = tiny()
     save(tmp_path / "mine.npz", x=x, y=y)
-    assert DataCfg("mine.npz").name == str(tmp_path / "mine.npz")  # a string: relative to the data directory
-    monkeypatch.chdir(tmp_path.parent)
-    assert DataCfg(Path(tmp_path.name) / "mine.npz").name == str(tmp_path / "mine.npz")  # a Path: to the cwd
+    elsewhere = tmp_path / "shell"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    # one rule for a str (notebook parameter) and a Path (`distill --data`): the current directory if the path
+    # exists there, else the data directory
+    assert DataCfg("mine.npz").name == DataCfg(Path("mine.npz")).name == str(tmp_path / "mine.npz")
+    save(elsewhere / "mine.npz", x=x, y=y)
+    assert DataCfg("mine.npz").name == DataCfg(Path("mine.npz")).name == str(elsewhere / "mine.npz")
     with pytest.raises(ConfigError, match=r"unknown dataset 'nope'; allowed: digits, .* or a .npz file"):
         DataCfg("nope")
     (tmp_path / "notes.txt").write_text("x")

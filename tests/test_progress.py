@@ -20,3 +20,38 @@ def test_no_runner_no_lines_and_rtd_progress_0_silences_them(tmp_path, monkeypat
     monkeypatch.setenv("RTD_PROGRESS", "0")
     assert not progress.lines_enabled() and not progress.enabled()
     assert progress.elapsed(3725) == "1h02m05s" and progress.elapsed(65) == "1m05s"
+
+
+def test_lines_give_an_eta_from_the_pace_so_far(tmp_path, monkeypatch):
+    log = tmp_path / "progress.log"
+    monkeypatch.setenv("RTD_PROGRESS_LOG", str(log))
+    clock = iter([0.0, 30.0, 90.0, 120.0])  # the counter's start, then one reading per call
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    count = progress.Counter("distill runs", 4)
+    for done in (1, 3, 4):
+        count(done)
+    assert log.read_text().splitlines() == ["distill runs: 1/4 (0m30s, ~1m30s left)",  # 30 s per run, 3 to go
+                                            "distill runs: 3/4 (1m30s, ~0m30s left)",
+                                            "distill runs: 4/4 (2m00s)"]
+
+
+def test_the_estimate_before_a_run_counts_what_the_store_holds():
+    from rtdlib import plan
+    from rtdlib.profiles import settings
+    from rtdlib.sweeps import student_vs_teacher
+    P = settings("01_student_vs_teacher", "quick")
+    cfgs = student_vs_teacher(P)
+    have = cfgs[:3]
+
+    class Held:  # a store holding the first three runs
+        def get(self, kind, cfg):
+            return cfg in have
+
+    secs = sum(plan.estimate_seconds("distill", c) for c in cfgs[3:])
+    assert plan.store_status("01_student_vs_teacher", P, Held()) == (3, 10, secs)
+    assert plan.estimate("01_student_vs_teacher", P, Held()) == (
+        f"10 runs, {plan.duration(secs)} on 2 CPU cores for the 7 the store lacks (a rough estimate; a GPU is far "
+        f"faster); the store has 3")
+    have = cfgs
+    assert plan.estimate("01_student_vs_teacher", P, Held()) == "10 runs, all in the store: redrawing only"
+    assert [plan.duration(s) for s in (0.42, 45, 2280, 7200)] == ["~0.4 s", "~45 s", "~38 min", "~2.0 h"]

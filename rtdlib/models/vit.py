@@ -45,8 +45,11 @@ class Block(nn.Module):
         return x + self.mlp(self.n2(x))
 
 
+PATCH = 8  # side of our ViTs' patches in pixels
+
+
 class ViT(nn.Module):
-    def __init__(self, in_channels=3, dim=192, depth=12, heads=3, patch=8, grid=4, norm="layer"):
+    def __init__(self, in_channels=3, dim=192, depth=12, heads=3, patch=PATCH, grid=4, norm="layer"):
         super().__init__()
         if dim % heads:
             raise ValueError(f"ViT width {dim} is not divisible by {heads} heads")
@@ -87,7 +90,7 @@ class ViT(nn.Module):
 
 def vit(name: str, in_channels=3, norm="layer") -> ViT:
     dim, heads = VIT_SIZES[name]
-    return ViT(in_channels, dim, depth=12, heads=heads, patch=8, grid=4, norm=norm)
+    return ViT(in_channels, dim, depth=12, heads=heads, patch=PATCH, grid=4, norm=norm)
 
 
 def authors_param_count(dim: int, in_channels=3, patch=16, grid=2, unique_blocks=1) -> int:
