@@ -19,8 +19,8 @@ MISCASED := $(subst :, ,$(firstword $(foreach s,$(SPELLINGS),$(if $(filter comma
 ifneq ($(MISCASED),)
 $(error unknown variable '$(word 1,$(MISCASED))'; did you mean $(word 2,$(MISCASED))=$($(word 1,$(MISCASED)))? (make variables are upper case))
 endif
-ifeq ($(filter $(PROFILE),smoke quick paper),)
-$(error unknown PROFILE '$(PROFILE)'; allowed: smoke quick paper)
+ifeq ($(filter $(PROFILE),smoke quick paper paper-trial),)
+$(error unknown PROFILE '$(PROFILE)'; allowed: smoke quick paper paper-trial)
 endif
 EXECUTOR ?= local
 ifeq ($(filter $(EXECUTOR),local slurm),)
@@ -53,7 +53,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create or update .venv and register its Jupyter kernel
 
-figures: $(STAMP)  ## run every notebook (PROFILE=smoke|quick|paper, DRY_RUN=1, ONLY="01_... 02_...", EXECUTOR=local|slurm, FORCE=1)
+figures: $(STAMP)  ## run every notebook (PROFILE=smoke|quick|paper|paper-trial, DRY_RUN=1, ONLY="01_... 02_...", EXECUTOR=local|slurm, FORCE=1)
 ifneq ($(DRY_RUN),1)
 	@if [ "$(PROFILE)" = quick ]; then $(MAKE) --no-print-directory data; fi
 	$(PY) -m rtdlib figures --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(filter 1,$(FORCE)),--force)
@@ -83,8 +83,8 @@ lab: $(STAMP)  ## open JupyterLab on notebooks/index.py (.py notebooks open as n
 report: $(STAMP)  ## rebuild report/<PROFILE>/ from the executed notebooks in build/ (runs nothing)
 	$(PY) -m rtdlib report --profile $(PROFILE)
 
-data: $(STAMP)  ## fetch Fashion-MNIST (torchvision, else Debian's package)
-	$(PY) -m rtdlib data fetch fashion-mnist
+data: $(STAMP)  ## fetch every dataset PROFILE reads (quick: Fashion-MNIST; paper: CIFAR-10/100, STL-10, Tiny ImageNet)
+	$(PY) -m rtdlib data fetch $(PROFILE)
 
 clean:  ## remove built notebooks and cached results (keeps .venv, data and figures)
 	rm -rf build results .pytest_cache

@@ -119,8 +119,12 @@ def cmd_params(args) -> None:
 
 
 def cmd_data(args) -> None:
-    from . import data
-    data.fetch(args.name)
+    if args.name in PROFILE_NAMES:  # every dataset the profile's notebooks read
+        from . import downloads
+        downloads.fetch_profile(args.name)
+    else:
+        from . import data
+        data.fetch(args.name)
 
 
 def cmd_distill(args) -> None:
@@ -179,7 +183,7 @@ def parser() -> Parser:
     m.set_defaults(fn=cmd_params)
     d = sub.add_parser("data", help="datasets")
     d.add_argument("action", choices=["fetch"])
-    d.add_argument("name")
+    d.add_argument("name", help=f"a dataset, or a profile ({', '.join(PROFILE_NAMES)}) for all the datasets it reads")
     d.set_defaults(fn=cmd_data)
     sub.add_parser("list", help="list the notebooks").set_defaults(fn=cmd_list)
     pub = sub.add_parser("publish", help="copy the results a profile's figures use, without checkpoints, "
