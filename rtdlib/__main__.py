@@ -61,7 +61,11 @@ def cmd_figures(args) -> None:
         notebooks.source(n) if args.dry_run else notebooks.check(n, args.profile, {})
     if args.dry_run:
         from .plan import print_plan
-        print_plan(names, args.profile)
+        if args.calibrate:
+            from .config import default_device
+            print_plan(names, args.profile, calibrate_on=default_device())
+        else:
+            print_plan(names, args.profile)
         return
     for i, n in enumerate(names, 1):
         t = time.time()
@@ -165,6 +169,8 @@ def parser() -> Parser:
     f.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)} (default quick)")
     f.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="notebook names")
     f.add_argument("--dry-run", action="store_true", help="print the plan without data or training")
+    f.add_argument("--calibrate", action="store_true",
+                   help="with --dry-run: time a few training steps of every model on this machine's device")
     f.add_argument("--force", action="store_true", help="re-execute notebooks whose figures are up to date")
     f.set_defaults(fn=cmd_figures)
     r = sub.add_parser("run", help="run one notebook (with overrides: into figures/<profile>+<overrides>/)")
