@@ -26,7 +26,7 @@
 # re-estimating only their BN statistics on the training images (no weight changes).
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke, quick or paper; every None below means "the profile's value"
+profile = "quick"  # smoke, quick, paper or paper-trial; every None below means "the profile's value"
 seeds = None
 epochs = None
 probe_epochs = None
