@@ -14,13 +14,13 @@ export RTD_DATA ?= $(CURDIR)/data
 export RTD_RESULTS ?= $(CURDIR)/results
 
 # make variables are case-sensitive: `make figures profile=paper` would silently run PROFILE's default
-SPELLINGS := profile:PROFILE dry_run:DRY_RUN only:ONLY executor:EXECUTOR force:FORCE level:LEVEL claim:CLAIM cheapest:CHEAPEST
+SPELLINGS := profile:PROFILE dry_run:DRY_RUN only:ONLY executor:EXECUTOR force:FORCE level:LEVEL claim:CLAIM cheapest:CHEAPEST calibrate:CALIBRATE
 MISCASED := $(subst :, ,$(firstword $(foreach s,$(SPELLINGS),$(if $(filter command line,$(origin $(firstword $(subst :, ,$(s))))),$(s)))))
 ifneq ($(MISCASED),)
 $(error unknown variable '$(word 1,$(MISCASED))'; did you mean $(word 2,$(MISCASED))=$($(word 1,$(MISCASED)))? (make variables are upper case))
 endif
-ifeq ($(filter $(PROFILE),smoke quick paper),)
-$(error unknown PROFILE '$(PROFILE)'; allowed: smoke quick paper)
+ifeq ($(filter $(PROFILE),smoke quick paper paper-trial),)
+$(error unknown PROFILE '$(PROFILE)'; allowed: smoke quick paper paper-trial)
 endif
 EXECUTOR ?= local
 ifeq ($(filter $(EXECUTOR),local slurm),)
@@ -29,6 +29,9 @@ endif
 export RTD_EXECUTOR := $(EXECUTOR)
 ifneq ($(filter-out 0 1,$(DRY_RUN)),)
 $(error unknown DRY_RUN '$(DRY_RUN)'; allowed: 1 (print the plan), 0 or empty)
+endif
+ifneq ($(filter-out 0 1,$(CALIBRATE)),)
+$(error unknown CALIBRATE '$(CALIBRATE)'; allowed: 1 (with DRY_RUN=1: time steps on this machine's device), 0 or empty)
 endif
 ifneq ($(filter-out 0 1,$(FORCE)),)
 $(error unknown FORCE '$(FORCE)'; allowed: 1 (re-execute up-to-date notebooks), 0 or empty)
@@ -58,12 +61,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create or update .venv and register its Jupyter kernel
 
-figures: $(STAMP)  ## run every notebook (PROFILE=smoke|quick|paper, DRY_RUN=1, ONLY="01_... 02_...", EXECUTOR=local|slurm, FORCE=1)
+figures: $(STAMP)  ## run every notebook (PROFILE=smoke|quick|paper|paper-trial, DRY_RUN=1 [CALIBRATE=1], ONLY="01_... 02_...", EXECUTOR=local|slurm, FORCE=1)
 ifneq ($(DRY_RUN),1)
 	@if [ "$(PROFILE)" = quick ]; then $(MAKE) --no-print-directory data; fi
 	$(PY) -m rtdlib figures --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(filter 1,$(FORCE)),--force)
 else
-	$(PY) -m rtdlib figures --profile $(PROFILE) --dry-run $(if $(ONLY),--only $(ONLY))
+	$(PY) -m rtdlib figures --profile $(PROFILE) --dry-run $(if $(ONLY),--only $(ONLY)) $(if $(filter 1,$(CALIBRATE)),--calibrate)
 endif
 
 reproduce: $(STAMP)  ## recompute every figure, ignoring published/ (entries already in results/ are reused)
@@ -88,8 +91,8 @@ lab: $(STAMP)  ## open JupyterLab on notebooks/index.py (.py notebooks open as n
 report: $(STAMP)  ## rebuild report/<PROFILE>/ from the executed notebooks in build/ (runs nothing)
 	$(PY) -m rtdlib report --profile $(PROFILE)
 
-data: $(STAMP)  ## fetch Fashion-MNIST (torchvision, else Debian's package)
-	$(PY) -m rtdlib data fetch fashion-mnist
+data: $(STAMP)  ## fetch every dataset PROFILE reads (quick: Fashion-MNIST; paper: CIFAR-10/100, STL-10, Tiny ImageNet)
+	$(PY) -m rtdlib data fetch $(PROFILE)
 
 clean:  ## remove built notebooks and cached results (keeps .venv, data and figures)
 	rm -rf build results .pytest_cache

@@ -26,12 +26,13 @@
 # re-estimating only their BN statistics on the training images (no weight changes).
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke, quick or paper; every None below means "the profile's value"
+profile = "quick"  # smoke, quick, paper or paper-trial; every None below means "the profile's value"
 seeds = None
 epochs = None
 probe_epochs = None
 probe_steps = None
 dataset = None
+more_datasets = None  # further datasets, run like `dataset` (paper: Tables 1 and 3's other rows)
 train_size = None
 test_size = None
 archs = None
@@ -52,23 +53,32 @@ from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
 P = settings("01_student_vs_teacher", profile, seeds=seeds, epochs=epochs, probe_epochs=probe_epochs,
-             probe_steps=probe_steps, dataset=dataset, train_size=train_size, test_size=test_size, archs=archs, head=head, alpha=alpha,
+             probe_steps=probe_steps, dataset=dataset, more_datasets=more_datasets, train_size=train_size, test_size=test_size, archs=archs, head=head, alpha=alpha,
              lr=lr, batch_size=batch_size, precision=precision)
 plotting.style()
 P
 
 # %%
 results = run_all("distill", sweeps.student_vs_teacher(P))
-def label(arch, norm):
-    return f"{arch} ({ {'batch': 'BN', 'none': 'no BN'}.get(norm, norm) })"
+DATASETS = sweeps.datasets(P)
 
-probes = tidy.frame(results, "probes")
-probes["model"] = [label(a, n) for a, n in zip(probes["arch"], probes["norm"])]
+
+def label(arch, norm, data):
+    """The model, and its dataset when the run has several (each dataset is a row of Tables 1 and 3)."""
+    own = f"{arch} ({ {'batch': 'BN', 'none': 'no BN'}.get(norm, norm) })"
+    return own if len(DATASETS) == 1 else f"{own}, {plotting.DATASET_NAMES.get(data, data)}"
+
+
+probes = tidy.frame(results, "probes", keys=("model.arch", "model.norm", "seed", "data.name"))
+probes["model"] = [label(a, n, d) for a, n, d in zip(probes["arch"], probes["norm"], probes["name"])]
 models = list(dict.fromkeys(probes["model"]))
-first_seed = {label(r.config["model"]["arch"], r.config["model"]["norm"]): r for r in reversed(results)}
+dataset_of = dict(zip(probes["model"], probes["name"]))
+first_seed = {label(r.config["model"]["arch"], r.config["model"]["norm"], r.config["data"]["name"]): r
+              for r in reversed(results)}
 steps = sorted({tidy.steps(r) for r in results})
 last_step = {m: probes[probes.model == m].step.max() for m in models}
-setting = plotting.setting(P["dataset"], steps, P["seeds"], P["image_size"])
+setting = plotting.setting(", ".join(plotting.DATASET_NAMES.get(d, d) for d in DATASETS), steps, P["seeds"],
+                           P["image_size"])
 PROBES = [p for p in ("linear", "knn", "linear_low", "knn_low") if p in set(probes.probe)]
 PROBE_LABEL = {"linear": "linear", "knn": "k-NN", "linear_low": "linear, 10 labels/class",
                "knn_low": "k-NN, 10 labels/class"}
@@ -80,6 +90,8 @@ display(Markdown(f"This run: {setting}; {len(results)} runs ({len(models)} model
 
 # %% [markdown]
 # ## Fig. 1: linear probe accuracy vs optimizer steps (mean ± sd over seeds), full labels and 10 labels per class
+#
+# On the profile's `dataset` (the paper's Fig. 1: CIFAR-10); the other datasets enter the tables.
 #
 # The step axis is logarithmic above the first probe step and linear below it (so step 0 is shown).
 # The dotted vertical line marks where the student's curve has flattened: the first probe step from which
@@ -93,11 +105,12 @@ def flat_step(model, probe="linear"):
 
 
 curve_probes = [p for p in ("linear", "linear_low") if p in PROBES]
-fig, axes = plt.subplots(len(curve_probes), len(models), figsize=(5 * len(models), 3.4 * len(curve_probes)),
+fig_models = [m for m in models if dataset_of[m] == P["dataset"]]
+fig, axes = plt.subplots(len(curve_probes), len(fig_models), figsize=(5 * len(fig_models), 3.4 * len(curve_probes)),
                          sharex=True, squeeze=False)
 curves = stats.mean_sd(probes, ["model", "probe", "net", "step"])
 for row, probe in enumerate(curve_probes):
-    for ax, model in zip(axes[row], models):
+    for ax, model in zip(axes[row], fig_models):
         for net, d in curves[(curves.model == model) & (curves.probe == probe)].groupby("net", sort=False):
             plotting.mean_band(ax, d.step, d["mean"] * 100, d.sd * 100, plotting.COLORS[net], plotting.LABELS[net],
                                ms=3, band_alpha=0.2)
@@ -110,7 +123,8 @@ for row, probe in enumerate(curve_probes):
     axes[row][-1].legend(handles.values(), handles.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
 for ax in axes[-1]:
     ax.set_xlabel("optimizer steps (symlog scale)")
-fig.suptitle(f"{setting}; α = {P['alpha']:g}, m = {P['head']['out_dim']}", fontsize=10)
+fig.suptitle(f"{plotting.setting(P['dataset'], steps, P['seeds'], P['image_size'])}; α = {P['alpha']:g}, "
+             f"m = {P['head']['out_dim']}", fontsize=10)
 fig.tight_layout()
 plotting.save(fig, "fig01_student_vs_teacher", profile);
 
@@ -127,32 +141,48 @@ plotting.save_table(summary, "table1_3_probes", profile);
 display(table)
 
 # %% [markdown]
-# ## The paper's numbers next to ours (CIFAR-10 rows of Tables 1 and 3; Fig. 1's end points are Table 1's)
+# ## The paper's numbers next to ours (the rows of Tables 1 and 3 for this run's datasets; Fig. 1's end points are Table 1's)
 #
-# The paper: ResNet18 (BN) and VGG11 (no BN) on CIFAR-10, 150 epochs, m = 2^16; we pair its ResNet18 with
-# our net with BN and its VGG11 with our net without BN. The settings of this run are in the title line.
+# The paper: ResNet18 (BN) and VGG11 (no BN) on CIFAR-10, CIFAR-100, STL-10 and Tiny ImageNet at 32×32, 150
+# epochs, m = 2^16; we pair its ResNet18 with our net with BN and its VGG11 with our net without BN, dataset by
+# dataset (a dataset without a row there is compared with CIFAR-10's: then only the gains are comparable). The settings of this run are in the title line.
 
 # %%
-PAPER = {("BN", "linear"): {"teacher": 35.50, "student": 46.02, "input": 39.02},
-         ("no BN", "linear"): {"teacher": 36.55, "student": 51.98, "input": 39.02},
-         ("BN", "knn"): {"teacher": 37.65, "student": 44.67, "input": 33.61},
-         ("no BN", "knn"): {"teacher": 44.92, "student": 51.32, "input": 33.61}}
+def paper_rows(linear, knn):
+    """One dataset's rows of Table 1 (linear) and Table 3 (k-NN): (teacher, student) per model, then the input."""
+    return {(bn, probe): {"teacher": t, "student": s, "input": values[2]}
+            for probe, values in (("linear", linear), ("knn", knn)) for bn, (t, s) in zip(("BN", "no BN"), values[:2])}
+
+
+PAPER = {"cifar10": paper_rows(((35.50, 46.02), (36.55, 51.98), 39.02), ((37.65, 44.67), (44.92, 51.32), 33.61)),
+         "cifar100": paper_rows(((11.58, 21.50), (12.05, 26.62), 14.07), ((13.77, 20.22), (18.10, 23.53), 14.87)),
+         "stl10": paper_rows(((24.24, 40.58), (24.67, 46.20), 31.51), ((31.71, 37.41), (36.92, 43.58), 28.94)),
+         "tiny-imagenet": paper_rows(((4.85, 10.40), (5.25, 12.88), 3.28), ((4.59, 7.11), (5.98, 9.23), 3.44))}
 PAPER_ARCH = {"BN": "ResNet18", "no BN": "VGG11"}
 
 
 def bn_of(model):
-    return "no BN" if model.endswith("(no BN)") else "BN" if model.endswith("(BN)") else None
+    return "no BN" if "(no BN)" in model else "BN" if "(BN)" in model else None
+
+
+def paper_dataset(model):
+    return dataset_of[model] if dataset_of[model] in PAPER else "cifar10"
+
+
+def paper_of(model, probe):
+    """The paper's numbers for this model's dataset (else CIFAR-10's), architecture pairing and probe (None: none)."""
+    return PAPER[paper_dataset(model)].get((bn_of(model), probe))
 
 
 mean_of = summary.set_index(["model", "probe", "net"])
 # the datasets differ (CIFAR-10 vs this profile's), so the comparable number is the gain over the teacher
-vs_paper = pd.DataFrame([{"paper model": PAPER_ARCH[bn_of(m)], "our model": m, "probe": p,
-                          **{f"paper {net} (%)": PAPER[(bn_of(m), p)][net] for net in ("input", "teacher", "student")},
-                          "paper gain (points)": PAPER[(bn_of(m), p)]["student"] - PAPER[(bn_of(m), p)]["teacher"],
+vs_paper = pd.DataFrame([{"paper dataset": paper_dataset(m), "paper model": PAPER_ARCH[bn_of(m)], "our model": m, "probe": p,
+                          **{f"paper {net} (%)": paper_of(m, p)[net] for net in ("input", "teacher", "student")},
+                          "paper gain (points)": paper_of(m, p)["student"] - paper_of(m, p)["teacher"],
                           **{f"ours {net} (%)": mean_of.loc[(m, p, net), "acc (%)"] for net in ("input", "teacher", "student")},
                           "our gain (points)": (mean_of.loc[(m, p, "student"), "mean"]
                                                 - mean_of.loc[(m, p, "teacher"), "mean"]) * 100}
-                         for m in models if bn_of(m) for p in ("linear", "knn") if (bn_of(m), p) in PAPER])
+                         for m in models for p in ("linear", "knn") if paper_of(m, p)])
 plotting.save_table(vs_paper, "table1_3_paper_vs_ours", profile);
 vs_paper.round(2)
 
@@ -242,8 +272,10 @@ def ours(probe, nets=("student", "teacher", "input")):
 
 
 def paper(probe):
-    return "; ".join(f"{PAPER_ARCH[b]}: " + ", ".join(f"{net} {v:.2f}" for net, v in PAPER[(b, probe)].items())
-                     for b in ("BN", "no BN")) + " (CIFAR-10)"
+    """The paper's rows for this run's datasets (CIFAR-10's where the run has none of the paper's datasets)."""
+    rows = [d for d in DATASETS if d in PAPER] or ["cifar10"]
+    return "; ".join("; ".join(f"{PAPER_ARCH[b]}: " + ", ".join(f"{net} {v:.2f}" for net, v in PAPER[d][(b, probe)].items())
+                               for b in ("BN", "no BN")) + f" ({plotting.DATASET_NAMES[d]})" for d in rows)
 
 
 low = ("; 10 labels/class: " + "; ".join(f"{m} student {acc(m, 'linear_low', 'student'):.1f} vs teacher "

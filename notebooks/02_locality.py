@@ -32,6 +32,8 @@ seeds = None
 epochs = None
 alphas = None
 precision = None
+train_size = None
+test_size = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -44,7 +46,8 @@ from rtdlib import summary as summary_mod
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("02_locality", profile, seeds=seeds, epochs=epochs, alphas=alphas, precision=precision)
+P = settings("02_locality", profile, seeds=seeds, epochs=epochs, alphas=alphas, precision=precision,
+             train_size=train_size, test_size=test_size)
 plotting.style()
 P
 

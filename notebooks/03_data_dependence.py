@@ -41,6 +41,10 @@ seeds = None
 sizes = None
 steps = None
 precision = None
+train_size = None
+test_size = None
+probe_train_size = None
+epochs = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -53,7 +57,8 @@ from rtdlib.config import DataCfg
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("03_data_dependence", profile, seeds=seeds, sizes=sizes, steps=steps, precision=precision)
+P = settings("03_data_dependence", profile, seeds=seeds, sizes=sizes, steps=steps, precision=precision,
+             train_size=train_size, test_size=test_size, probe_train_size=probe_train_size, epochs=epochs)
 plotting.style()
 n_seeds = len(P["seeds"])
 n_available = len(data.load(DataCfg(P["dataset"])).x_train)

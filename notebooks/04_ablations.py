@@ -43,6 +43,8 @@ seeds = None
 epochs = None
 train_size = None
 precision = None
+test_size = None
+out_dims = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -58,7 +60,8 @@ from rtdlib.executor import run_all
 from rtdlib.models.head import Head
 from rtdlib.profiles import settings
 
-P = settings("04_ablations", profile, seeds=seeds, epochs=epochs, train_size=train_size, precision=precision)
+P = settings("04_ablations", profile, seeds=seeds, epochs=epochs, train_size=train_size, precision=precision,
+             test_size=test_size, out_dims=out_dims)
 plotting.style()
 P
 

@@ -45,6 +45,13 @@ epochs = None
 bn = None
 seeds = None
 precision = None
+train_size = None
+test_size = None
+crop_resolution = None
+eval_size = None
+probe_train = None
+probe_test = None
+crop_probe_test = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -58,7 +65,9 @@ from rtdlib import summary as summary_mod
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("05_landscapes", profile, resolution=resolution, epochs=epochs, bn=bn, seeds=seeds, precision=precision)
+P = settings("05_landscapes", profile, resolution=resolution, epochs=epochs, bn=bn, seeds=seeds,
+             precision=precision, train_size=train_size, test_size=test_size, crop_resolution=crop_resolution,
+             eval_size=eval_size, probe_train=probe_train, probe_test=probe_test, crop_probe_test=crop_probe_test)
 plotting.style()
 grids = sweeps.landscape_grids(P)
 P

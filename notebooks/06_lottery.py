@@ -46,6 +46,11 @@ seeds = None
 rounds = None
 epochs = None
 precision = None
+train_size = None
+test_size = None
+distill_train_size = None
+distill_test_size = None
+distill_epochs = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -61,7 +66,9 @@ from rtdlib.supervised import lr_at
 
 FOOTWEAR = {5: "sandal", 7: "sneaker", 9: "ankle boot"}  # Fashion-MNIST label -> class
 
-P = settings("06_lottery", profile, seeds=seeds, rounds=rounds, epochs=epochs, precision=precision)
+P = settings("06_lottery", profile, seeds=seeds, rounds=rounds, epochs=epochs, precision=precision,
+             train_size=train_size, test_size=test_size, distill_train_size=distill_train_size,
+             distill_test_size=distill_test_size, distill_epochs=distill_epochs)
 plotting.style()
 schedule = sweeps.lottery(P)[0].train
 drops = [e for e in range(2, schedule.epochs + 1) if lr_at(schedule, e) < lr_at(schedule, e - 1)]

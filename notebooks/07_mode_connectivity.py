@@ -41,6 +41,12 @@ seeds = None
 orders = None
 epochs = None
 precision = None
+train_size = None
+test_size = None
+distill_train_size = None
+distill_test_size = None
+distill_epochs = None
+gammas = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -52,7 +58,9 @@ from rtdlib import data, plotting, stats, summary, sweeps, tidy
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("07_mode_connectivity", profile, seeds=seeds, orders=orders, epochs=epochs, precision=precision)
+P = settings("07_mode_connectivity", profile, seeds=seeds, orders=orders, epochs=epochs, precision=precision,
+             train_size=train_size, test_size=test_size, distill_train_size=distill_train_size,
+             distill_test_size=distill_test_size, distill_epochs=distill_epochs, gammas=gammas)
 plotting.style()
 train_data = data.load(sweeps.connectivity_runs(P)[0].data)
 n_train, n_test = len(train_data.y_train), len(train_data.y_test)

@@ -37,6 +37,7 @@ profile = "quick"
 seeds = None
 epochs = None
 train_size = None
+test_size = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -48,7 +49,7 @@ from rtdlib import plotting, stats, summary, sweeps, tidy
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("08_peer_consensus", profile, seeds=seeds, epochs=epochs, train_size=train_size)
+P = settings("08_peer_consensus", profile, seeds=seeds, epochs=epochs, train_size=train_size, test_size=test_size)
 plotting.style()
 P
 

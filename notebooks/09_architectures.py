@@ -33,6 +33,7 @@ seeds = None
 epochs = None
 train_size = None
 precision = None
+test_size = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -46,7 +47,8 @@ from rtdlib.executor import run_all
 from rtdlib.models.vit import TABLE5_PARAMS, VIT_SIZES, authors_param_count
 from rtdlib.profiles import settings
 
-P = settings("09_architectures", profile, seeds=seeds, epochs=epochs, train_size=train_size, precision=precision)
+P = settings("09_architectures", profile, seeds=seeds, epochs=epochs, train_size=train_size, precision=precision,
+             test_size=test_size)
 plotting.style()
 P
 

@@ -30,6 +30,9 @@ profile = "quick"
 seeds = None
 epochs2 = None
 precision = None
+train_size = None
+test_size = None
+epochs = None
 
 # %%
 import matplotlib.pyplot as plt
@@ -42,7 +45,8 @@ from rtdlib.config import config_hash
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
-P = settings("10_restart", profile, seeds=seeds, epochs2=epochs2, precision=precision)
+P = settings("10_restart", profile, seeds=seeds, epochs2=epochs2, precision=precision, train_size=train_size,
+             test_size=test_size, epochs=epochs)
 plotting.style()
 n_seeds = len(P["seeds"])
 P

@@ -102,11 +102,13 @@ display(Markdown("\n".join(lines) + "\n\n"
 plotting.style()
 fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(rows) + 1.2))
 y = np.arange(len(rows))
+height = 0.8 / len(PROFILE_NAMES)  # one bar per profile, side by side within a notebook's row
 for k, p in enumerate(PROFILE_NAMES):
+    at = y + (k - (len(PROFILE_NAMES) - 1) / 2) * height
     est = table[f"estimate {p}"].astype(float) / 60
-    ax.barh(y + (k - 1) * 0.27, est, height=0.27, label=f"{p}: estimate", color=f"C{k}", alpha=0.75)
+    ax.barh(at, est, height=height, label=f"{p}: estimate", color=f"C{k}", alpha=0.75)
     seen = table[f"measured {p}"].astype(float) / 60
-    ax.plot(seen, y + (k - 1) * 0.27, "k|", ms=9, mew=2, label="last run (wall time)" if k == 0 else None)
+    ax.plot(seen, at, "k|", ms=9, mew=2, label="last run (wall time)" if k == 0 else None)
 ax.set_yticks(y, table["notebook"])
 ax.invert_yaxis()
 ax.set_xscale("log")

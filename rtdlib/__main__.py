@@ -62,7 +62,11 @@ def cmd_figures(args) -> None:
         for n in names:
             notebooks.source(n)
         from .plan import print_plan
-        print_plan(names, args.profile)
+        if args.calibrate:
+            from .config import default_device
+            print_plan(names, args.profile, calibrate_on=default_device())
+        else:
+            print_plan(names, args.profile)
         return
     settings = {n: notebooks.check(n, args.profile, {}) for n in names}  # every notebook's input before any runs
     from .plan import estimate
@@ -132,8 +136,12 @@ def cmd_params(args) -> None:
 
 
 def cmd_data(args) -> None:
-    from . import data
-    data.fetch(args.name)
+    if args.name in PROFILE_NAMES:  # every dataset the profile's notebooks read
+        from . import downloads
+        downloads.fetch_profile(args.name)
+    else:
+        from . import data
+        data.fetch(args.name)
 
 
 def cmd_distill(args) -> None:
@@ -176,6 +184,8 @@ def parser() -> Parser:
     f.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILE_NAMES)} (default quick)")
     f.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="notebook names")
     f.add_argument("--dry-run", action="store_true", help="print the plan without data or training")
+    f.add_argument("--calibrate", action="store_true",
+                   help="with --dry-run: time a few training steps of every model on this machine's device")
     f.add_argument("--force", action="store_true", help="re-execute notebooks whose figures are up to date")
     f.set_defaults(fn=cmd_figures)
     r = sub.add_parser("run", help="run one notebook (with overrides: into figures/<profile>+<overrides>/)")
@@ -194,7 +204,7 @@ def parser() -> Parser:
     m.set_defaults(fn=cmd_params)
     d = sub.add_parser("data", help="datasets")
     d.add_argument("action", choices=["fetch"])
-    d.add_argument("name")
+    d.add_argument("name", help=f"a dataset, or a profile ({', '.join(PROFILE_NAMES)}) for all the datasets it reads")
     d.set_defaults(fn=cmd_data)
     sub.add_parser("list", help="list the notebooks").set_defaults(fn=cmd_list)
     pub = sub.add_parser("publish", help="copy the results a profile's figures use, without checkpoints, "

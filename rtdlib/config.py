@@ -149,6 +149,9 @@ class DistillCfg:
     # AdamW weight decay of biases and other 1-d parameters (norm affines), None: `weight_decay`. The authors'
     # code leaves PyTorch's default 0.01 there (its second param group); the paper says no weight decay
     bias_weight_decay: float | None = added(None)
+    # drop the last partial batch of every epoch (195 steps per CIFAR epoch at batch 256); False keeps it, as the
+    # authors' DataLoader does (196 steps, the paper's Fig. 8), at the price of one smaller batch per epoch
+    drop_last: bool = added(True)
 
     def __post_init__(self):
         check_choice("precision", self.precision, PRECISIONS)

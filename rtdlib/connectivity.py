@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from .config import ConfigError, check_choice, check_range, default_device
+from .config import ConfigError, check_choice, check_range
+from .determinism import training_device
 from .probe import recalibrate_bn
 from .supervised import SupervisedCfg, accuracy, prepare, store_of, supervised
 
@@ -79,7 +80,7 @@ def barrier(errors) -> float:
 
 def connectivity(cfg: ConnectivityCfg, run=None, device=None) -> dict:
     """Error curves and barrier heights for every pair of runs from one start point."""
-    device = torch.device(device or default_device())
+    device = training_device(device)
     store = store_of(run)
     runs = [store.get_or_run("supervised", replace(cfg.train, seed=o), supervised) for o in cfg.orders]
     sds = [r.load("final") for r in runs]

@@ -238,7 +238,8 @@ def _torchvision_dir(name: str, root: Path) -> Path:
     where = root / TORCHVISION_DIRS[name]
     if not where.exists():
         raise DatasetMissing(f"{name} not found at {where}; on a machine with internet run "
-                             f"`python -m rtdlib data fetch {name}` (torchvision's download)")
+                             f"`python -m rtdlib data fetch {name}` (`make data PROFILE=paper`: every dataset "
+                             f"of the paper profile)")
     return where
 
 
@@ -290,7 +291,8 @@ _LOADERS = {"digits": load_digits, "fashion-mnist": load_fashion_mnist,
 # ---------------------------------------------------------------- fetching
 
 def fetch(name: str, root: Path | None = None, log=print) -> Path:
-    """Download a dataset into the data directory: torchvision first, Debian's package as fallback."""
+    """Download a dataset into the data directory: the paper's datasets from their archives (rtdlib.downloads),
+    the others through torchvision, Fashion-MNIST from Debian's package as fallback."""
     from .config import check_choice
     check_choice("dataset", name, DATASETS)
     root = Path(root) if root else data_dir()
@@ -305,9 +307,10 @@ def fetch(name: str, root: Path | None = None, log=print) -> Path:
             return root
         except DatasetMissing:
             pass
-    if name == "tiny-imagenet":
-        raise DatasetMissing(f"Tiny ImageNet has no torchvision downloader; unpack tiny-imagenet-200.zip "
-                             f"into {root / 'tiny-imagenet-200'}")
+    from . import downloads
+    if name in downloads.ARCHIVES:  # resumable, checksummed, with what to put where when offline
+        downloads.fetch_datasets([name], root, log)
+        return root
     import torchvision.datasets as tvd
     cls, *splits = TORCHVISION_CLASSES.get(name) or ("FashionMNIST", {"train": True}, {"train": False})
     try:

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from . import data, models
-from .config import ConfigError, DistillCfg, default_device, resolved_precision, sum_dtype
+from .config import ConfigError, DistillCfg, resolved_precision, sum_dtype
+from .determinism import training_device
 from .init import locality_init, param_distance
 from .probe import features, probe_all, raw_features, recalibrate_bn
 from .progress import bar
@@ -92,7 +93,7 @@ class Prober:
 def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None = None) -> dict:
     """Train a student on its random teacher (or on the frozen net `teacher_state`); returns
     per-epoch history and probe rows."""
-    device = torch.device(device or default_device())
+    device = training_device(device)
     precision = resolved_precision(cfg.precision, device)
     ds = data.load(cfg.data, device)
     pds = probe_dataset(cfg, device)
@@ -116,7 +117,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     def batch(idx):
         return ds.normalize(ds.x_train[idx]).contiguous(memory_format=fmt)
 
-    steps = len(data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1))
+    steps = len(data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1, drop_last=cfg.drop_last))
     beyond = [s for s in cfg.probe_steps if s > steps * cfg.epochs]
     if beyond:
         raise ConfigError(f"probe_steps {beyond} lie beyond the run's {steps * cfg.epochs} steps "
@@ -145,7 +146,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     if start == 1:  # epoch 0: the objective on a few batches, on a copy so BN buffers stay untouched
         probe_student = copy.deepcopy(student).train()
         with torch.no_grad():
-            idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1, device)[:EPOCH0_BATCHES]
+            idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1, device, cfg.drop_last)[:EPOCH0_BATCHES]
             sums = [sum(v) for v in zip(*[[t.item() for t in distill_loss(probe_student(batch(i)), teacher(batch(i)),
                                                                            cfg.tau_student, cfg.tau_teacher)]
                                           for i in idxs])]
@@ -154,7 +155,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     for epoch in bar(range(start, cfg.epochs + 1), desc=f"distill {cfg.model.arch} seed {cfg.seed}",
                      initial=start - 1, total=cfg.epochs):
         sums = torch.zeros(3, device=device, dtype=sum_dtype(device))
-        idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, device)
+        idxs = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, device, cfg.drop_last)
         for i, idx in enumerate(idxs, 1):
             x = batch(idx)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):

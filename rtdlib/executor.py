@@ -5,8 +5,9 @@ for one run) or by a pool of worker processes with one PyTorch thread each. For 
 the quick profile, two single-threaded workers and one two-threaded process finish a sweep about
 equally fast on this 2-core machine (1.00-1.03x, bench/executor.py); the pool is the default
 whenever an entry is missing because every entry is then computed with one thread, so its numbers
-do not depend on how many other entries happened to be missing, and it scales with cores. Either way results land in the same store entries, so an interrupted sweep
-resumes where it stopped. RTD_WORKERS overrides the default.
+do not depend on how many other entries happened to be missing, and it scales with cores. On CUDA the
+default is one worker per GPU, each on its own GPU. Either way results land in the same store entries, so an
+interrupted sweep resumes where it stopped. RTD_WORKERS overrides the default.
 """
 from __future__ import annotations
 
@@ -56,13 +57,24 @@ def kind_part(kind: str, index: int):
 
 
 def default_workers() -> int:
-    """RTD_WORKERS if set, else one worker per core."""
+    """RTD_WORKERS if set, else one worker per GPU in use on CUDA, else one worker per core."""
     env = os.environ.get("RTD_WORKERS")
     if env is not None:
         if not env.isdigit() or int(env) < 1:
             raise ValueError(f"RTD_WORKERS = {env!r} must be a positive integer")
         return int(env)
-    return os.cpu_count() or 1
+    return len(gpus()) or os.cpu_count() or 1
+
+
+def gpus() -> list[int]:
+    """The GPUs entries are computed on: every visible one for the device "cuda", the one named by cuda:N,
+    none on a CPU or mps."""
+    from .config import default_device
+    device = default_device()
+    if not device.startswith("cuda"):
+        return []
+    import torch
+    return list(range(torch.cuda.device_count())) if device == "cuda" else [int(device.partition(":")[2])]
 
 
 def run_all(kind: str, cfgs, store: Store | None = None, workers: int | None = None):
@@ -134,15 +146,22 @@ def compute_on_cluster(kind: str, cfgs, store: Store) -> None:
 
 def compute_in_pool(kind: str, cfgs, store: Store, workers: int) -> None:
     ctx = multiprocessing.get_context("spawn")  # fork after PyTorch's thread pools start is unsafe
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
+    on, devices = gpus(), None
+    if on:  # worker i computes on GPU i (round robin when there are more workers than GPUs)
+        devices = ctx.Queue()
+        for i in range(workers):
+            devices.put(on[i % len(on)])
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(devices,)) as pool:
         futures = [pool.submit(_compute, kind, cfg, str(store.root)) for cfg in cfgs]
         for f in bar(as_completed(futures), total=len(futures), desc=f"{kind} runs ({workers} workers)"):
             f.result()  # re-raises a worker's exception here
 
 
-def _init_worker() -> None:
+def _init_worker(devices=None) -> None:
     import torch
     torch.set_num_threads(1)
+    if devices is not None:
+        torch.cuda.set_device(devices.get())  # "cuda" in this worker now means its own GPU
     _die_with_parent()
 
 

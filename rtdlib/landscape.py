@@ -35,6 +35,7 @@ from torch.func import functional_call, vmap
 
 from . import data, models
 from .config import ConfigError, DistillCfg, check_choice, check_range
+from .determinism import training_device
 from .distill import distill, make_nets, probe_dataset
 from .probe import EVAL_BATCH, knn_probe, linear_probe, recalibrate_bn
 from .progress import bar
@@ -343,7 +344,7 @@ def grid_axes(cfg: LandscapeCfg, points):
 
 def landscape(cfg: LandscapeCfg, run=None, device=None, store: Store | None = None) -> dict:
     """Evaluate the grid; values are arrays (stack, b, a) that fill in chunk by chunk (resumable)."""
-    device = torch.device(device or "cpu")
+    device = training_device(device)  # the device every other engine computes on (the GPU, where there is one)
     store = store or (Store(run.path.parent.parent) if run else Store())
     teacher, vecs = endpoints(cfg, store, device)
     pl = build_plane(cfg, teacher, vecs)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .config import ConfigError, check_choice, check_range, default_device
+from .config import ConfigError, check_choice, check_range
+from .determinism import training_device
 from .supervised import (SupervisedCfg, accuracy, make_optimizer, prepare, store_of, supervised,
                          train_epochs)
 
@@ -142,7 +143,7 @@ def nonzero_fraction(net: nn.Module) -> float:
 
 def lottery(cfg: LotteryCfg, run=None, device=None) -> dict:
     """One IMP line: test accuracy and sparsity after every round."""
-    device = torch.device(device or default_device())
+    device = training_device(device)
     store = store_of(run)
     dense = store.get_or_run("supervised", cfg.train, supervised)
     ds, net, cl = prepare(cfg.train, device, store)

@@ -42,8 +42,8 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from . import data, models
-from .config import (ConfigError, DataCfg, ModelCfg, ProbeCfg, added, check_choice, check_range, default_device,
-                     sum_dtype)
+from .config import ConfigError, DataCfg, ModelCfg, ProbeCfg, added, check_choice, check_range, sum_dtype
+from .determinism import training_device
 from .distill import NonFiniteLoss, Prober
 from .progress import bar
 
@@ -297,7 +297,7 @@ def role_generator(cfg: PeersCfg) -> torch.Generator:
 
 def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
     """Train a group by peer consensus (or the control) and probe every network; returns history and probes."""
-    device = torch.device(device or default_device())
+    device = training_device(device)
     ds = data.load(cfg.data, device)
     path = resolve_path(cfg, device)
     cl = cfg.channels_last and device.type == "cpu" and path == "loop"

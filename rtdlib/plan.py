@@ -1,5 +1,10 @@
-"""Dry-run plans: what a profile would run and roughly what it would cost, without data or training."""
+"""Dry-run plans: what a profile would run, roughly what it would cost and the disk its entries take,
+without data or training. Time comes from fixed per-image constants of a 2-core CPU, or (`--calibrate`)
+from a few training steps of every model the plan names, timed on the device this process computes on."""
 from __future__ import annotations
+
+import functools
+import time
 
 from .profiles import PROFILES
 from .sweeps import SWEEPS
@@ -16,6 +21,18 @@ TEST_SIZES = {"digits": 500, "fashion-mnist": 10_000, "cifar10": 10_000, "cifar1
               "tiny-imagenet": 10_000, "mnist": 10_000, "kmnist": 10_000, "svhn": 26_032, "usps": 2_007}
 SIDES = {"digits": 8, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32, "stl10": 96, "tiny-imagenet": 64,
          "mnist": 28, "kmnist": 28, "svhn": 32, "usps": 16}
+CHANNELS = {"digits": 1, "fashion-mnist": 1, "mnist": 1, "kmnist": 1, "usps": 1}  # every other dataset: 3
+CALIBRATION_STEPS = 2  # timed training steps per model, after one warm-up step
+
+# what an entry of each kind stores besides its metrics, and which later notebooks read it
+ARTIFACTS = {"distill": "student and teacher weights; the student is read by 05 (landscape planes), 06 and 07 "
+                        "(start point theta*_S) and 10 (teacher of round two), the teacher by 05",
+             "restart": "round two's student and teacher weights (read by no notebook); round one is a distill entry",
+             "supervised": "final weights (read by 06 IMP and 07 pairs) and rewind checkpoints with optimizer state "
+                           "(read by 06)",
+             "lottery": "the final pruning masks (read by no notebook)",
+             "peers": "every peer's weights (read by no notebook)",
+             "landscape": "metrics only", "connectivity": "metrics only"}
 
 
 def part_of(cfg, name: str):
@@ -29,34 +46,152 @@ def part_of(cfg, name: str):
     raise TypeError(f"no {name} in {type(cfg).__name__}")
 
 
-def per_image(cfg, head: bool = True) -> float:
-    """Training seconds per image; supervised runs (and MSE peers) use the encoder without the head."""
+def side(d) -> int:
+    return d.image_size or SIDES.get(d.name, 32)
+
+
+def rate_key(cfg, head: bool) -> tuple:
+    """What a training step's cost depends on: the network, its input and batch, with or without the head."""
+    d = part_of(cfg, "data")
+    return (part_of(cfg, "model"), CHANNELS.get(d.name, 3), side(d), part_of(cfg, "batch_size"), head,
+            getattr(cfg, "precision", "fp32"))
+
+
+def per_image(cfg, head: bool = True, rates: dict | None = None) -> float:
+    """Training seconds per image; supervised runs (and MSE peers) use the encoder without the head. `rates`:
+    measured seconds per image by rate_key (calibrate), else the CPU constants."""
+    if rates is not None:
+        return rates[rate_key(cfg, head)]
     model, d = part_of(cfg, "model"), part_of(cfg, "data")
-    pixels = ((d.image_size or SIDES.get(d.name, 32)) / 32) ** 2
+    pixels = (side(d) / 32) ** 2
     return CPU_SEC_PER_IMAGE.get(model.arch, 1 / 40) * pixels + head * HEAD_SEC_PER_IMAGE_PER_OUTPUT * model.out_dim
 
 
-def estimate_seconds(kind: str, cfg) -> float:
-    """Training images seen x seconds per image; evaluation passes at FORWARD_SHARE of that."""
+def steps_of(kind: str, cfg) -> list[tuple]:
+    """(images, config, with head, share of a training step) of everything a run computes."""
     from .fits import splits  # lazily: fits imports this module
     d = part_of(cfg, "data")
     n_train, n_test, _ = splits(d)
     n, test = min(d.train_size or n_train, n_train), min(d.test_size or n_test, n_test)
     if kind == "restart":
-        return estimate_seconds("distill", cfg.first) + estimate_seconds("distill", cfg.second)
+        return steps_of("distill", cfg.first) + steps_of("distill", cfg.second)
     if kind in ("distill", "peers"):  # a peer group trains k networks
-        return cfg.epochs * n * per_image(cfg, getattr(cfg, "loss", "ce") == "ce") * getattr(cfg, "k", 1)
+        return [(cfg.epochs * n * getattr(cfg, "k", 1), cfg, getattr(cfg, "loss", "ce") == "ce", 1)]
     if kind == "supervised":
-        return cfg.epochs * n * per_image(cfg, head=False)
+        return [(cfg.epochs * n, cfg, False, 1)]
     if kind == "lottery":  # every round retrains from the rewind point
-        return cfg.rounds * (cfg.train.epochs - cfg.rewind_epoch) * n * per_image(cfg, head=False)
+        return [(cfg.rounds * (cfg.train.epochs - cfg.rewind_epoch) * n, cfg, False, 1)]
     if kind == "connectivity":  # every pair x gamma: BN re-estimation and a test pass
         pairs = len(cfg.orders) * (len(cfg.orders) - 1) // 2
-        return pairs * cfg.gammas * ((cfg.recal_size or n) + test) * per_image(cfg, head=False) * FORWARD_SHARE
+        return [(pairs * cfg.gammas * ((cfg.recal_size or n) + test), cfg, False, FORWARD_SHARE)]
     if kind == "landscape":  # every grid point: the loss subset and the probe features
         points = cfg.resolution ** 2 * len(cfg.stack)
-        return points * (cfg.eval_size + cfg.probe_train + cfg.probe_test) * per_image(cfg) * FORWARD_SHARE
+        return [(points * (cfg.eval_size + cfg.probe_train + cfg.probe_test), cfg, True, FORWARD_SHARE)]
     raise ValueError(f"no cost model for result kind {kind!r}")
+
+
+def estimate_seconds(kind: str, cfg, rates: dict | None = None) -> float:
+    """Training images seen x seconds per image; evaluation passes at FORWARD_SHARE of that."""
+    return sum(images * per_image(c, head, rates) * share for images, c, head, share in steps_of(kind, cfg))
+
+
+# ---------------------------------------------------------------- disk
+
+@functools.lru_cache(maxsize=None)
+def state_bytes(model, channels: int, head: bool = True) -> int:
+    """Bytes of a network's state dict (float32 weights and buffers), built on the meta device (no memory)."""
+    import torch
+
+    from . import models
+    with torch.device("meta"):
+        net = models.build(model, channels)
+    state = (net if head else net.encoder).state_dict()
+    return sum(t.numel() * t.element_size() for t in state.values())
+
+
+def entry_bytes(kind: str, cfg) -> int:
+    """Disk of one entry's artifacts (ARTIFACTS; metrics are kilobytes and not counted)."""
+    net = state_bytes(part_of(cfg, "model"), CHANNELS.get(part_of(cfg, "data").name, 3))
+    if kind == "distill":
+        return 2 * net
+    if kind == "restart":  # round one's distill entry and round two's
+        return 4 * net
+    if kind == "peers":
+        return cfg.k * net
+    encoder = state_bytes(part_of(cfg, "model"), CHANNELS.get(part_of(cfg, "data").name, 3), head=False)
+    if kind == "supervised":  # a rewind checkpoint holds the weights and SGD's momentum
+        return encoder * (1 + 2 * len(cfg.save_epochs))
+    if kind == "lottery":  # one bool per float32 weight
+        return encoder // 4
+    return 0
+
+
+def size(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e9 else f"{n / 1e6:,.0f} MB"
+
+
+# ---------------------------------------------------------------- calibration
+
+def calibrate(keys, device, log=print) -> dict:
+    """Seconds per training image for every rate_key, timed on `device`: one warm-up step, then
+    CALIBRATION_STEPS steps of the run's batch (random inputs) under the run's precision."""
+    import torch
+
+    from . import models
+    from .config import resolved_precision
+    from .distill import distill_loss
+    rates = {}
+    for key in dict.fromkeys(keys):
+        model, channels, side_, batch, head, precision = key
+        net = models.build(model, channels, seed=0).to(device).train()
+        teacher = models.build(model, channels, seed=1).to(device).eval()
+        opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+        x = torch.randn(batch, channels, side_, side_, device=device)
+        bf16 = resolved_precision(precision, device) == "bf16"
+
+        def step():
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                if head:
+                    with torch.no_grad():
+                        target = teacher(x)
+                    loss = distill_loss(net(x).float(), target.float())[0]
+                else:  # a supervised step: the encoder and a cheap loss
+                    loss = net.encoder(x).float().square().mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        def sync():
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+
+        step()
+        sync()
+        t = time.perf_counter()
+        for _ in range(CALIBRATION_STEPS):
+            step()
+        sync()
+        rates[key] = (time.perf_counter() - t) / (CALIBRATION_STEPS * batch)
+        log(f"  timed {model.arch}/{model.norm} m={model.out_dim} {side_}x{side_} batch {batch}"
+            f"{'' if head else ' (encoder only)'} {'bf16' if bf16 else 'fp32'}: {rates[key] * batch:.3f} s/step")
+        del net, teacher, opt
+    return rates
+
+
+def device_name(device) -> str:
+    import platform
+
+    import torch
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} ({device})"
+    if device.type == "cpu":
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
+        except (OSError, StopIteration):
+            cpu = platform.processor() or "CPU"
+        return f"{cpu}, {torch.get_num_threads()} threads"
+    return str(device)
 
 
 def describe(cfg) -> str:
@@ -77,8 +212,8 @@ def rounds(cfg) -> list:
     return [cfg.first, cfg.second] if hasattr(cfg, "second") else [cfg]
 
 
-def hours(secs: float) -> str:
-    return f"~{secs / 3600:.1f} CPU-hours" if secs >= 3600 else f"~{secs / 60:.1f} CPU-minutes"
+def hours(secs: float, unit: str = "CPU") -> str:
+    return f"~{secs / 3600:,.1f} {unit}-hours" if secs >= 3600 else f"~{secs / 60:.1f} {unit}-minutes"
 
 
 def duration(secs: float) -> str:
@@ -112,26 +247,47 @@ def estimate(name: str, P, store) -> str:
             f"estimate; a GPU is far faster); the store has {have}")
 
 
-def sweeps_of(name: str, profile: str):
+def sweeps_of(name: str, profile: str, rates: dict | None = None):
     """(kind, configs, estimated seconds) of every sweep the notebook runs in the profile; [] if none."""
     if name not in SWEEPS or name not in PROFILES[profile]:
         return []
     P = PROFILES[profile][name]
-    return [(kind, cfgs, sum(estimate_seconds(kind, c) for c in cfgs))
+    return [(kind, cfgs, sum(estimate_seconds(kind, c, rates) for c in cfgs))
             for kind, cfgs in ((kind, make(P)) for kind, make in SWEEPS[name])]
 
 
-def print_plan(names, profile: str) -> None:
-    total = 0.0
-    print(f"plan for profile {profile!r} (CPU estimates for this 2-core machine; a GPU is ~50-100x faster)")
+def print_plan(names, profile: str, calibrate_on=None) -> None:
+    """The plan of `names`; with a device, time comes from steps timed there (calibrate), else from the CPU constants."""
+    rates, unit = None, "CPU"
+    if calibrate_on is not None:
+        import torch
+        device = torch.device(calibrate_on)
+        unit = "GPU" if device.type == "cuda" else "device"
+        print(f"calibrating on {device_name(device)}: {CALIBRATION_STEPS} timed steps of every model in the plan")
+        keys = [rate_key(c, head) for n in names for kind, make in SWEEPS.get(n, ()) if n in PROFILES[profile]
+                for cfg in make(PROFILES[profile][n]) for _, c, head, _ in steps_of(kind, cfg)]
+        rates = calibrate(keys, device)
+        print(f"plan for profile {profile!r}: time per run on {device_name(device)}, one run at a time "
+              f"(workers on more devices divide the wall time)")
+    else:
+        print(f"plan for profile {profile!r}: time from per-image constants measured on a 2-core CPU, in CPU-hours; "
+              f"`--calibrate` (make ... DRY_RUN=1 CALIBRATE=1) times a few steps of each model on this machine's "
+              f"device instead")
+    total, disk = 0.0, 0
     for name in names:
-        planned = sweeps_of(name, profile)
+        planned = sweeps_of(name, profile, rates)
         if not planned:
             print(f"  {name}: no plan registered")
             continue
         for kind, cfgs, secs in planned:
-            total += secs
-            print(f"  {name}: {len(cfgs)} {kind} runs, {hours(secs)}")
+            stored = sum(entry_bytes(kind, c) for c in cfgs)
+            total, disk = total + secs, disk + stored
+            print(f"  {name}: {len(cfgs)} {kind} runs, {hours(secs, unit)}, {size(stored)} of entries")
             for c in (r for cfg in cfgs for r in rounds(cfg)):
                 print(f"    {describe(c)}")
-    print(f"total: {hours(total)} (entries shared between notebooks are counted once per notebook)")
+    print(f"total: {hours(total, unit)}, {size(disk)} of entries (entries shared between notebooks are counted "
+          f"once per notebook)")
+    kinds = dict.fromkeys(kind for n in names for kind, _ in SWEEPS.get(n, ()))
+    print("what entries store besides metrics, and who reads it:")
+    for kind in kinds:
+        print(f"  {kind}: {ARTIFACTS[kind]}")

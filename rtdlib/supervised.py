@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data
-from .config import ConfigError, DataCfg, DistillCfg, check_choice, check_range, default_device, sum_dtype
+from .config import ConfigError, DataCfg, DistillCfg, added, check_choice, check_range, sum_dtype
+from .determinism import training_device
 from .progress import bar
 
 STARTS = ("init", "student")  # theta_S (fresh student init) or theta*_S (distilled student)
@@ -46,6 +47,7 @@ class SupervisedCfg:
     aug_seed: int = 0                                         # augmentation draws
     save_epochs: tuple[int, ...] = ()                         # rewind checkpoints to keep
     channels_last: bool = True
+    drop_last: bool = added(True)                             # False: the authors' 196 steps per CIFAR epoch
 
     def __post_init__(self):
         check_choice("start point", self.start, STARTS)
@@ -179,7 +181,7 @@ def train_epochs(net, opt, ds: data.Dataset, cfg: SupervisedCfg, epochs, masks=N
         for group in opt.param_groups:
             group["lr"] = lr_at(cfg, epoch)
         total = torch.zeros((), dtype=sum_dtype(ds.device), device=ds.device)
-        batches = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, ds.device)
+        batches = data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, epoch, ds.device, cfg.drop_last)
         for idx in batches:
             x = ds.normalize(augment(ds.x_train, idx, cfg, epoch)).contiguous(memory_format=fmt)
             loss = F.cross_entropy(net(x), ds.y_train[idx])
@@ -212,7 +214,7 @@ def prepare(cfg: SupervisedCfg, device, store=None):
 
 def supervised(cfg: SupervisedCfg, run=None, device=None) -> dict:
     """Dense training from the start point; saves "final" and "rewind_<epoch>" artifacts."""
-    device = torch.device(device or default_device())
+    device = training_device(device)
     ds, net, cl = prepare(cfg, device, store_of(run))
     opt = make_optimizer(net, cfg)
     saved = {}
@@ -230,4 +232,4 @@ def supervised(cfg: SupervisedCfg, run=None, device=None) -> dict:
             run.save(f"rewind_{epoch}", state)
     return {"history": history, "test_acc": test_acc,
             "train_acc": accuracy(net, ds.x_train, ds.y_train, ds.normalize, cl),
-            "steps_per_epoch": len(data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1))}
+            "steps_per_epoch": len(data.batch_indices(len(ds.x_train), cfg.batch_size, cfg.seed, 1, drop_last=cfg.drop_last))}

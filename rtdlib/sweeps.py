@@ -41,7 +41,7 @@ def distill_run(P, arch, norm, width, seed, **changes) -> DistillCfg:
     `changes`. Every notebook builds its runs here, so equal settings always give equal store entries."""
     base = dict(data=data_cfg(P), model=head_model(P, arch, norm, width), epochs=P["epochs"],
                 batch_size=P["batch_size"], lr=P["lr"], seed=seed, probe_epochs=probe_epochs(P), probe=probe_cfg(P),
-                precision=P["precision"])
+                precision=P["precision"], drop_last=P["drop_last"])
     if "alpha" in P:
         base["alpha"] = P["alpha"]
     if P.get("probe_steps"):  # probes inside epochs too: a log-spaced curve over the early steps
@@ -50,10 +50,16 @@ def distill_run(P, arch, norm, width, seed, **changes) -> DistillCfg:
 
 
 def student_vs_teacher(P) -> list[DistillCfg]:
-    """Fig. 1 / Tables 1 and 3: every architecture x seed, student close to its teacher."""
+    """Fig. 1 / Tables 1 and 3: every dataset (`dataset`, then `more_datasets`) x architecture x seed, student
+    close to its teacher."""
     require(P, "seeds"), require(P, "archs")
-    return [distill_run(P, arch, norm, width, seed)
+    return [distill_run(P | {"dataset": dataset}, arch, norm, width, seed) for dataset in datasets(P)
             for arch, norm, width in map(arch_triple, P["archs"]) for seed in P["seeds"]]
+
+
+def datasets(P) -> list[str]:
+    """The datasets a notebook runs on: `dataset`, then those of `more_datasets` (Tables 1 and 3's rows)."""
+    return [P["dataset"], *(d for d in P["more_datasets"] if d != P["dataset"])]
 
 
 BASELINE_NETS = ("input", "teacher", "teacher_bnrecal")  # the BN-recalibrated teacher: BN nets only
@@ -125,7 +131,8 @@ def data_size(P) -> list[DistillCfg]:
         if n > P["steps"] * P["batch_size"]:  # a whole epoch of n would outlast the step budget
             raise ConfigError(f"size n = {n} exceeds steps x batch_size = {P['steps'] * P['batch_size']}: every "
                               f"size must be seen at least once in the same number of steps; raise steps or drop n")
-        epochs = -(-P["steps"] // max(1, n // P["batch_size"]))  # ceil: at least `steps` updates
+        per_epoch = -(-n // P["batch_size"]) if not P["drop_last"] else max(1, n // P["batch_size"])
+        epochs = -(-P["steps"] // per_epoch)  # ceil: at least `steps` updates
         for noise in (False, True):
             out += [distill_run(P, arch, norm, width, seed, epochs=epochs, probe_epochs=(epochs,), probe_data=probe,
                                 data=DataCfg(P["dataset"], n, P["test_size"], P["image_size"], noise=noise))
@@ -168,7 +175,8 @@ def supervised_runs(P, start: str, distill: DistillCfg, order: int = 0, save_epo
     return SupervisedCfg(distill=distill, start=start, data=DataCfg(P["dataset"], P["train_size"], P["test_size"],
                                                                     P["image_size"]),
                          epochs=P["epochs"], batch_size=P["batch_size"], lr=P["lr"], crop_pad=P["crop_pad"],
-                         flip=P["flip"], seed=order, aug_seed=distill.seed, save_epochs=tuple(save_epochs))
+                         flip=P["flip"], seed=order, aug_seed=distill.seed, save_epochs=tuple(save_epochs),
+                         drop_last=P["drop_last"])
 
 
 def lottery(P) -> list:

@@ -17,7 +17,8 @@ def test_settings_added_later_keep_old_hashes_at_their_default():
     import json
     a = DistillCfg(precision="fp32")  # what entries stored before the `precision` field ran with
     # the config as stored before the `added` fields
-    legacy = {k: v for k, v in to_dict(a).items() if k not in ("precision", "bias_weight_decay", "probe_steps")}
+    legacy = {k: v for k, v in to_dict(a).items()
+              if k not in ("precision", "bias_weight_decay", "probe_steps", "drop_last")}
     legacy["probe"] = {k: v for k, v in legacy["probe"].items() if k != "linear_optimizer"}
     payload = json.dumps({"kind": "distill", "schema": SCHEMA_VERSION, "config": legacy}, sort_keys=True, separators=(",", ":"))
     assert config_hash("distill", a) == hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -26,6 +27,8 @@ def test_settings_added_later_keep_old_hashes_at_their_default():
     # the default changed to "auto" since: a new default run must not read an fp32 entry as its own
     assert DistillCfg().precision == "auto"
     assert len({config_hash("distill", replace(a, precision=p)) for p in ("auto", "fp32", "bf16")}) == 3
+    # keeping the last partial batch (the paper profile) is another run; dropping it (the default) is the old one
+    assert config_hash("distill", replace(a, drop_last=False)) != config_hash("distill", a)
 
 
 def test_round_trip_through_dict():

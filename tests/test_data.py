@@ -75,6 +75,9 @@ def test_batches_are_a_seeded_permutation():
     assert len(torch.cat(a).unique()) == 96
     assert all(torch.equal(x, y) for x, y in zip(a, data.batch_indices(100, 32, seed=3, epoch=1)))
     assert not torch.equal(a[0], data.batch_indices(100, 32, seed=3, epoch=2)[0])
+    kept = data.batch_indices(100, 32, seed=3, epoch=1, drop_last=False)  # 3 x 32 + 4, the same order
+    assert [len(b) for b in kept] == [32, 32, 32, 4] and torch.equal(torch.cat(kept[:3]), torch.cat(a))
+    assert sorted(torch.cat(kept).tolist()) == list(range(100))
 
 
 def fake_mnist(root, folder="MNIST", n_train=30, n_test=10):

@@ -197,3 +197,16 @@ def test_a_notebooks_precision_setting_reaches_every_run_it_distils(notebook):
         P = settings(notebook, "smoke", precision=precision)
         cfgs = [c for _, make in SWEEPS[notebook] for x in make(P) for c in distill_cfgs(x)]
         assert cfgs and {c.precision for c in cfgs} == {precision}
+
+
+def test_keeping_the_last_partial_batch_adds_a_step(monkeypatch):
+    """200 images at batch 64: 3 full batches (the default) or 3 and one of 8 (drop_last=False, the paper)."""
+    from rtdlib.config import DataCfg
+    cfg = tiny_cfg(data=DataCfg("digits", train_size=200, test_size=128), epochs=1, probe_epochs=(1,),
+                   probe_nets=("student",))
+    assert D.distill(cfg, device="cpu")["steps_per_epoch"] == 3
+    seen = []
+    original = D.distill_loss
+    monkeypatch.setattr(D, "distill_loss", lambda s, t, *a: seen.append(len(s)) or original(s, t, *a))
+    assert D.distill(replace(cfg, drop_last=False), device="cpu")["steps_per_epoch"] == 4
+    assert seen[-4:] == [64, 64, 64, 8]  # the training steps of the epoch, the partial batch last

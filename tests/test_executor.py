@@ -1,6 +1,7 @@
 """One executor for sweeps: worker processes and the sequential path give the same store entries."""
 import json
 import math
+import os
 
 import pytest
 import torch
@@ -109,3 +110,17 @@ def test_a_lone_missing_entry_is_still_computed_by_a_one_thread_worker(tmp_path)
     finally:
         torch.set_num_threads(before)
     assert "1 threads" in r.meta["device"]
+
+
+@pytest.mark.parametrize("device, count, expected", [("cuda", 4, [0, 1, 2, 3]), ("cuda:1", 4, [1]), ("cpu", 4, [])])
+def test_one_worker_per_gpu_in_use(monkeypatch, device, count, expected):
+    import torch
+
+    import rtdlib.config
+    monkeypatch.delenv("RTD_WORKERS", raising=False)
+    monkeypatch.setattr(rtdlib.config, "default_device", lambda: device)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    assert executor.gpus() == expected
+    assert executor.default_workers() == (len(expected) or os.cpu_count())
+    monkeypatch.setenv("RTD_WORKERS", "3")
+    assert executor.default_workers() == 3

@@ -1,7 +1,9 @@
-"""Profiles: per-notebook settings for `smoke` (tests), `quick` (CPU, Fashion-MNIST), `paper` (GPU).
+"""Profiles: per-notebook settings for `smoke` (tests), `quick` (CPU, Fashion-MNIST), `paper` (GPU) and
+`paper-trial` (the paper's models, heads, batch sizes, image sizes and data for a handful of steps).
 
 A profile is data only: `profiles/<notebook>.json` maps each profile name to that notebook's
-settings, and every profile runs the same code. A notebook's parameters cell names the profile
+settings, and every profile runs the same code. A derived profile (`paper-trial`) lists only the
+settings in which it differs from its base (`paper`), so the two cannot drift apart. A notebook's parameters cell names the profile
 and may override single settings; `settings()` merges and validates them.
 
 An override must have the form of the profiles' values for that setting (an int where they hold
@@ -18,7 +20,8 @@ from pathlib import Path
 
 from ..config import ConfigError, check_choice, check_range
 
-PROFILE_NAMES = ("smoke", "quick", "paper")
+PROFILE_NAMES = ("smoke", "quick", "paper", "paper-trial")
+DERIVED = {"paper-trial": "paper"}  # derived profile -> its base (listed before it in PROFILE_NAMES)
 HERE = Path(__file__).resolve().parent
 
 
@@ -29,7 +32,14 @@ def load_all() -> dict[str, dict[str, dict]]:
         per_profile = json.loads(path.read_text())
         if set(per_profile) != set(PROFILE_NAMES):
             raise ConfigError(f"{path} must define exactly the profiles {', '.join(PROFILE_NAMES)}")
-        for profile, values in per_profile.items():
+        for profile in PROFILE_NAMES:
+            values = per_profile[profile]
+            if profile in DERIVED:
+                base = out[DERIVED[profile]][path.stem]
+                unknown = sorted(set(values) - set(base))
+                if unknown:
+                    raise ConfigError(f"{path}: {profile} changes setting(s) {unknown} that {DERIVED[profile]} lacks")
+                values = base | values
             out[profile][path.stem] = values
     return out
 
