@@ -9,7 +9,6 @@ statistically where it is not (rtdlib/verify.py).
 """
 from __future__ import annotations
 
-import os
 import re
 
 # ISA flags (as /proc/cpuinfo names them) that change which CPU kernels PyTorch, MKL and oneDNN run
@@ -54,14 +53,12 @@ def fingerprint(device) -> dict:
            "torch": torch.__version__, **library_versions(),
            "cuda_device": None, "cuda_capability": None, "cuda": None, "cudnn": None, "deterministic": None}
     if device.type == "cuda":
+        from .determinism import settings
         index = device.index if device.index is not None else torch.cuda.current_device()
         out.update(cuda_device=torch.cuda.get_device_name(index),
                    cuda_capability=".".join(map(str, torch.cuda.get_device_capability(index))),
                    cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
-                   deterministic={"algorithms": torch.are_deterministic_algorithms_enabled(),
-                                  "cudnn_deterministic": torch.backends.cudnn.deterministic,
-                                  "cudnn_benchmark": torch.backends.cudnn.benchmark,
-                                  "cublas_workspace": os.environ.get("CUBLAS_WORKSPACE_CONFIG")})
+                   deterministic=settings())
     return out
 
 

@@ -130,3 +130,20 @@ def test_an_unknown_level_is_one_line(tmp_path):
                        text=True, timeout=60)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and "'roughly'" in r.stderr and "'auto', 'exact', 'tolerance'" in r.stderr
+
+
+def test_a_cuda_fingerprint_names_the_device_its_libraries_and_determinism(monkeypatch):
+    import torch
+
+    from rtdlib import determinism
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: "NVIDIA A100-SXM4-40GB")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda i: (8, 0))
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    monkeypatch.setattr(torch.backends.cudnn, "version", lambda: 90100)
+    fp = hardware.fingerprint("cuda")
+    assert (fp["device_type"], fp["cuda_device"], fp["cuda_capability"], fp["cuda"], fp["cudnn"]) == (
+        "cuda", "NVIDIA A100-SXM4-40GB", "8.0", "12.4", 90100)
+    assert fp["deterministic"] == determinism.settings()
+    assert hardware.describe(fp) == "NVIDIA A100-SXM4-40GB (sm 8.0), CUDA 12.4, cuDNN 90100, torch " + torch.__version__
+    assert hardware.differing(fp, {**fp, "cuda_device": "NVIDIA H100"}) == ["cuda_device"]
