@@ -82,7 +82,7 @@ setting = plotting.setting(", ".join(plotting.DATASET_NAMES.get(d, d) for d in D
 PROBES = [p for p in ("linear", "knn", "linear_low", "knn_low") if p in set(probes.probe)]
 PROBE_LABEL = {"linear": "linear", "knn": "k-NN", "linear_low": "linear, 10 labels/class",
                "knn_low": "k-NN, 10 labels/class"}
-FLAT = 1.0  # points: the curve has flattened once every later probe is within this of the final mean
+FLAT_EPS, FLAT_K = 0.5, 3  # points per doubling of steps: a curve gaining less than half a point per doubling is flat
 F = stats.Family()
 display(Markdown(f"This run: {setting}; {len(results)} runs ({len(models)} models × {len(P['seeds'])} seeds), "
                  f"{P['train_size'] or 'all'} training images, batch {P['batch_size']}, m = {P['head']['out_dim']}, "
@@ -94,14 +94,17 @@ display(Markdown(f"This run: {setting}; {len(results)} runs ({len(models)} model
 # On the profile's `dataset` (the paper's Fig. 1: CIFAR-10); the other datasets enter the tables.
 #
 # The step axis is logarithmic above the first probe step and linear below it (so step 0 is shown).
-# The dotted vertical line marks where the student's curve has flattened: the first probe step from which
-# every later mean stays within `FLAT` points of the final one.
+# The dotted vertical line marks where the student's curve is flat (`stats.flat_from`): from there on, every
+# window of `FLAT_K` consecutive probe steps has a per-seed slope against log2(step) whose 95% CI lies inside
+# ±`FLAT_EPS` points per doubling, and the student's mean stays above its teacher's.
 
 # %%
 def flat_step(model, probe="linear"):
-    """The first probe step after which the student's mean stays within FLAT points of its final mean."""
-    c = stats.mean_sd(probes[(probes.model == model) & (probes.probe == probe) & (probes.net == "student")], ["step"])
-    return stats.flat_from(c.step, c["mean"] * 100, FLAT), int(c.step.max())
+    """(The probe step from which the student's curve is flat above its teacher, or None; the last probe step.)"""
+    d = probes[(probes.model == model) & (probes.probe == probe)]
+    student = d[d.net == "student"].assign(value=lambda x: x.acc * 100)
+    return (stats.flat_from(student, FLAT_EPS, FLAT_K, baseline=d[d.net == "teacher"].acc.mean() * 100),
+            int(d.step.max()))
 
 
 curve_probes = [p for p in ("linear", "linear_low") if p in PROBES]
@@ -115,7 +118,7 @@ for row, probe in enumerate(curve_probes):
             plotting.mean_band(ax, d.step, d["mean"] * 100, d.sd * 100, plotting.COLORS[net], plotting.LABELS[net],
                                ms=3, band_alpha=0.2)
         at, end = flat_step(model, probe)
-        if at < end:
+        if at is not None:
             ax.axvline(at, color=plotting.COLORS["student"], ls=":", lw=1, label=f"student flat from step {at:,}")
         ax.set(title=f"{model}: {PROBE_LABEL[probe]} probe", ylabel="probe accuracy (%)")
         ax.set_xscale("symlog", linthresh=max(1, min(s for s in curves.step if s > 0)))
@@ -224,10 +227,8 @@ def has(model, probe, a, b):
 def finding(model):
     at, end = flat_step(model)
     lines = [f"- **{model}**: the student's linear probe curve "
-             + (f"has flattened from step {at:,} on (every later mean within {FLAT:g} points of the final "
-                f"{acc(model, 'linear', 'student'):.1f}%)." if at < end else
-                f"has **not** flattened by the last probe (step {end:,}): the mean before it differs from the final "
-                f"one by {FLAT:g} point{'s' * (FLAT != 1)} or more.")]
+             + (f"is flat above its teacher from step {at:,} on (final {acc(model, 'linear', 'student'):.1f}%)."
+                if at is not None else f"is **not** flat above its teacher by the last probe (step {end:,}).")]
     for pr in PROBES:
         parts = [f"vs {plotting.LABELS[b]} the {plotting.LABELS[a]} {F.says(key(model, pr, a, b))}"
                  for a, b in COMPARISONS if has(model, pr, a, b)]
@@ -284,7 +285,7 @@ low = ("; 10 labels/class: " + "; ".join(f"{m} student {acc(m, 'linear_low', 'st
 claims = [summary_mod.claim("Fig. 1", "The student significantly outperforms its random teacher in the linear probe "
                                       "throughout training.", paper("linear"),
                             ours("linear", ("student", "teacher")) + "; flat from step "
-                            + ", ".join(f"{flat_step(m)[0]:,}" for m in models) + low,
+                            + ", ".join(f"{flat_step(m)[0] or 'not flat'}" for m in models) + low,
                             summary_mod.verdict(holds("linear", "student", "teacher"))),
           summary_mod.claim("Table 1", "Students outperform the teacher and the flattened input in the linear probe "
                                        "in all cases.", paper("linear"), ours("linear"),

@@ -157,10 +157,12 @@ plotting.save(fig, "p2p_consensus_vs_k", profile);
 # group's mean accuracy, for the base loss, consensus weight and learning rate, every rule and K, and the
 # independent control (as many networks as the largest group). Step 0: the untrained networks of the
 # base control (the initializations every group starts from). The dotted vertical line of a panel marks
-# the step from which every line has flattened: each later mean stays within `FLAT` points of its last.
+# the step from which every line is flat (`stats.flat_from`): from there on, every window of `FLAT_K` consecutive
+# probe steps has a per-seed slope against log2(step) whose 95% CI lies inside ±`FLAT_EPS` points per doubling,
+# and the line's mean stays above the untrained networks' (its baseline).
 
 # %%
-FLAT = 1.0  # points
+FLAT_EPS, FLAT_K = 0.5, 3  # points per doubling of steps: a line gaining less than half a point per doubling is flat
 on_base = curve[(curve.loss == b["loss"]) & (curve.lr == b["lr"])
                 & ((curve.consensus_weight == b["consensus_weight"]) | (curve.rule == "none"))]
 group_mean = on_base.groupby(["rule", "k", "seed", "probe", "step"]).acc.mean().reset_index()
@@ -174,12 +176,15 @@ flat = {}
 for ax, probe in zip(axes[0], PROBES):
     for j, (name, d) in enumerate(lines.items()):
         m = d[d.probe == probe].groupby("step").acc.mean() * 100
-        flat[name, probe] = (stats.flat_from(m.index, m.values, FLAT), int(m.index.max()))
+        per_seed = d[d.probe == probe].assign(value=lambda x: x.acc * 100)
+        start = untrained[untrained.probe == probe].acc.mean() * 100 if len(untrained) else None
+        flat[name, probe] = (stats.flat_from(per_seed, FLAT_EPS, FLAT_K, baseline=start), int(m.index.max()))
         control = name == "independent control"
         ax.plot(m.index, m.values, "o--" if control else "o-", ms=3, lw=1.2, label=name,
                 color="k" if control else plt.get_cmap("tab10")(j))
-    at = max(flat[name, probe][0] for name in lines)
-    if at < max(end for _, end in flat.values()):
+    ats = [flat[name, probe][0] for name in lines]
+    if None not in ats:
+        at = max(ats)
         ax.axvline(at, color="grey", ls=":", lw=1)
     ticks = sorted({0, *curve.step.unique()})
     ax.set_xscale("symlog", linthresh=max(1, ticks[1]))  # linear up to the first probe, then log: step 0 shows
@@ -196,11 +201,12 @@ plotting.save(fig, "p2p_consensus_curves", profile);
 
 def flat_line(name, probe):
     at, end = flat[name, probe]
-    return (f"from step {at:,}" if at < end else f"**not** by the last probe (step {end:,})")
+    return f"from step {at:,}" if at is not None else f"**not** by the last probe (step {end:,})"
 
 
-display(Markdown("Where each curve has flattened (every later mean within "
-                 f"{FLAT:g} point of its last):\n\n" + "\n".join(
+display(Markdown(f"Where each curve is flat (from there on, the 95% CI of its slope over every {FLAT_K} consecutive "
+                 f"probe steps lies within ±{FLAT_EPS:g} points per doubling of steps, above the untrained "
+                 "networks):\n\n" + "\n".join(
                      f"- {PROBE_NAMES[p]}: " + "; ".join(f"{name} {flat_line(name, p)}" for name in lines)
                      for p in PROBES)))
 

@@ -1,24 +1,45 @@
-"""The paper's claims next to ours: each notebook records, per figure or table, what the paper claims
-(with its numbers), what this run measured, and whether it reproduces at this profile's scale. The
-verdict must come from the notebook's computed tests, never be typed by hand; the runner renders every
-notebook's claims into figures/<profile>/SUMMARY.md."""
+"""The paper's claims next to ours: each notebook records, per claim, the outcome the claims engine
+(`rtdlib.claims`) computed from its runs, and the runner renders every notebook's claims_<notebook>.json
+into figures/<profile>/SUMMARY.md. Nothing here or in a notebook decides an outcome.
+
+A claims file is a JSON list of rows (ROW_FIELDS, written by `claims.Judge.save`). Notebooks not yet
+converted to the engine still write the old rows (LEGACY_FIELDS, `claim`/`verdict`): SUMMARY.md lists
+those apart, uncounted, until every notebook is converted.
+"""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from .config import check_choice
 from .plotting import figure_dir
 from .store import atomic_write
 
+OUTCOMES = ("supported", "contradicted", "inconclusive", "not shown at this scale")
+ROW_FIELDS = ("figure", "year", "claim", "words", "test", "kind", "arms", "metric", "unit", "probes", "steps",
+              "family", "delta", "delta_why", "differs", "outcome", "reason", "effect", "ci_low", "ci_high",
+              "ci_level", "n", "p_holm", "mde", "deciding", "tests")
+NUMBERS = ("delta", "effect", "ci_low", "ci_high", "ci_level", "p_holm", "mde")  # a number or null (NaN)
+RULE = ("**Outcomes** (`rtdlib.claims`; one family per claim: exactly the tests behind it, Holm-corrected "
+        "within it, level 0.05). Directional claim: *supported* when the one-sided paired t-test in the paper's "
+        "direction is significant in every test of the family, *contradicted* when the opposite one-sided test is "
+        "significant in any, else *inconclusive*. Equivalence claim (alike, no gain, as robust as): *supported* "
+        "when every TOST with margin δ is significant (90% CI inside ±δ), *contradicted* when any CI lies entirely "
+        "outside ±δ, else *inconclusive*. *Not shown at this scale*: the profile cannot reach the regime (reason "
+        "given). Effect and CI: of the deciding test (the weakest, or the contradicting one); MDE: the true "
+        "effect (directional) or smallest margin (equivalence) one test of the family detects with 80% power at "
+        "level 0.05/k (Holm's strictest step, k tests), from the observed SD.")
+
 VERDICTS = ("yes", "partly", "no")
-FIELDS = ("figure", "claim", "paper", "ours", "reproduces")
-RULE = ("**Reproduces?** yes: every Holm-corrected paired test behind the claim comes out as the paper says; "
-        "partly: some do; no: none does.")
+LEGACY_FIELDS = ("figure", "claim", "paper", "ours", "reproduces")
+LEGACY_RULE = ("**Reproduces?** yes: every Holm-corrected paired test behind the claim comes out as the paper says; "
+               "partly: some do; no: none does.")
 
 
 def verdict(holds) -> str:
-    """yes / partly / no from the outcomes (True: as the paper says) of the tests behind one claim."""
+    """Old rule (notebooks not yet converted): yes / partly / no from the outcomes (True: as the paper says)
+    of the tests behind one claim."""
     holds = [bool(h) for h in holds]
     if not holds:
         raise ValueError("a verdict needs at least one test outcome")
@@ -26,42 +47,71 @@ def verdict(holds) -> str:
 
 
 def claim(figure: str, claim: str, paper: str, ours: str, reproduces: str) -> dict:
-    """One row: figure ("Fig. 1"), the paper's claim, the paper's numbers, ours, and yes / partly / no."""
+    """Old rule's row: figure ("Fig. 1"), the paper's claim, the paper's numbers, ours, and yes / partly / no."""
     check_choice("verdict", reproduces, VERDICTS)
     return {"figure": figure, "claim": claim, "paper": paper, "ours": ours, "reproduces": reproduces}
 
 
 def save(claims: list[dict], notebook: str, profile: str) -> Path:
+    """figures/<profile>/claims_<notebook>.json, every row checked first (nothing half-written)."""
+    for i, row in enumerate(claims):
+        problem = row_problem(row)
+        if problem:
+            raise ValueError(f"claim {i} of {notebook}: {problem}")
     out = figure_dir(profile)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"claims_{notebook}.json"
-    atomic_write(path, json.dumps(claims, indent=1, ensure_ascii=False).encode())
+    atomic_write(path, json.dumps(claims, indent=1, ensure_ascii=False, allow_nan=False).encode())
     return path
 
 
 def render(profile: str, folder: Path | None = None) -> Path:
     """figures/<profile>/SUMMARY.md (or in `folder`) from every notebook's claims_<notebook>.json there."""
     folder = Path(folder) if folder else figure_dir(profile)
-    rows = []
+    rows, legacy = [], []
     for path in sorted(folder.glob("claims_*.json")):
         notebook = path.stem.removeprefix("claims_")
         for row in read_claims(path):
-            rows.append((notebook, row))
-    counts = ", ".join(f"{sum(r['reproduces'] == v for _, r in rows)} {v}" for v in VERDICTS)
+            (rows if "outcome" in row else legacy).append((notebook, row))
     lines = [f"# Does the `{profile}` profile reproduce the papers?", "",
-             f"Generated by `make figures PROFILE={profile}` from the claims each notebook records with its "
-             f"computed verdict (`rtdlib.summary`); never edited by hand.", ""]
-    if not rows:
+             "Generated by `make figures PROFILE={profile}` from the claims each notebook records, judged by one "
+             "engine (`rtdlib.claims`); never edited by hand.".replace("{profile}", profile), ""]
+    if not rows and not legacy:
         lines.append("No notebook of this profile has recorded its claims yet.")
-    else:
-        lines += [f"{len(rows)} claims: {counts}.", "",
+    if rows:
+        counts = ", ".join(f"{sum(r['outcome'] == o for _, r in rows)} {o}" for o in OUTCOMES)
+        lines += [f"{len(rows)} claims: {counts}.", "", RULE, "",
+                  "| figure | the paper's claim | outcome | effect [CI] | n | p_Holm | δ | MDE | the test "
+                  "| differs from the paper | notebook |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["| " + " | ".join(cell(c) for c in (
+            f"{r['figure']} ({r['year']})", r["words"], f"**{r['outcome']}**: {r['reason']}", effect_text(r),
+            r["n"], num(r["p_holm"]), f"{r['delta']:g} {r['unit']}", num(r["mde"]),
+            f"{r['test']} ({r['steps']})", r["differs"])) + f" | `notebooks/{nb}.py` |" for nb, r in rows]
+    if legacy:
+        counts = ", ".join(f"{sum(r['reproduces'] == v for _, r in legacy)} {v}" for v in VERDICTS)
+        lines += ["", "## Not yet judged by the claims engine", "",
+                  f"{len(legacy)} claims of notebooks still on the old rule ({counts}); not counted above.", "",
+                  LEGACY_RULE, "",
                   f"| figure | the paper's claim | paper | ours ({profile}) | reproduces at {profile} scale? "
                   f"| notebook |",
                   "|---|---|---|---|---|---|"]
-        lines += [f"| {' | '.join(cell(r[f]) for f in FIELDS)} | `notebooks/{nb}.py` |" for nb, r in rows]
+        lines += [f"| {' | '.join(cell(r[f]) for f in LEGACY_FIELDS)} | `notebooks/{nb}.py` |" for nb, r in legacy]
     path = folder / "SUMMARY.md"
     atomic_write(path, ("\n".join(lines) + "\n").encode())
     return path
+
+
+def effect_text(row: dict) -> str:
+    """'+2.68 [+1.42, +3.94] points (95% CI)', or '–' for a claim not tested."""
+    if row["effect"] is None:
+        return "–"
+    lo, hi = (f"{v:+.2f}" if v is not None else "?" for v in (row["ci_low"], row["ci_high"]))
+    return f"{row['effect']:+.2f} [{lo}, {hi}] {row['unit']} ({100 * row['ci_level']:.0f}% CI)"
+
+
+def num(value) -> str:
+    return "–" if value is None else f"{value:.2g}"
 
 
 def read_claims(path: Path) -> list[dict]:
@@ -73,10 +123,34 @@ def read_claims(path: Path) -> list[dict]:
     if not isinstance(rows, list):
         raise ValueError(f"claims file {path}: expected a list of claims (summary.save writes one), got {rows!r}")
     for i, row in enumerate(rows):
-        if not isinstance(row, dict) or set(row) != set(FIELDS) or row["reproduces"] not in VERDICTS:
-            raise ValueError(f"claims file {path}, row {i}: expected the keys {', '.join(FIELDS)} with reproduces "
-                             f"one of {', '.join(VERDICTS)} (write it with summary.claim); got {row!r}")
+        problem = row_problem(row)
+        if problem:
+            raise ValueError(f"claims file {path}, row {i}: {problem}")
     return rows
+
+
+def row_problem(row) -> str | None:
+    """What is wrong with one claims-file row (None: nothing)."""
+    if not isinstance(row, dict):
+        return f"expected an object, got {row!r}"
+    if set(row) == set(LEGACY_FIELDS):
+        return None if row["reproduces"] in VERDICTS else \
+            f"reproduces {row['reproduces']!r} is not one of {', '.join(VERDICTS)}"
+    if set(row) != set(ROW_FIELDS):
+        extra, missing = sorted(set(row) - set(ROW_FIELDS)), sorted(set(ROW_FIELDS) - set(row))
+        return (f"not a claims-engine row (write it with claims.Judge): missing {', '.join(missing) or 'nothing'}, "
+                f"unknown {', '.join(extra) or 'nothing'}")
+    if row["outcome"] not in OUTCOMES:
+        return f"outcome {row['outcome']!r} is not one of {', '.join(OUTCOMES)}"
+    for f in NUMBERS:
+        if row[f] is not None and (not isinstance(row[f], (int, float)) or isinstance(row[f], bool)
+                                   or not math.isfinite(row[f])):
+            return f"{f} = {row[f]!r} is not a finite number or null"
+    if not isinstance(row["n"], int) or row["n"] < 0:
+        return f"n = {row['n']!r} is not a count"
+    if not isinstance(row["tests"], list) or (row["outcome"] != OUTCOMES[3]) != bool(row["tests"]):
+        return f"tests must list the family's tests (none only when {OUTCOMES[3]})"
+    return None
 
 
 def cell(text) -> str:
