@@ -238,15 +238,15 @@ def tolerance_check(name, published, result, path: Path, why: str) -> bool:
 
 
 def claims(profile: str) -> dict:
-    """{claim id: (notebook, row)} of the profile's published claims, cheapest notebook first."""
+    """{claim key: (notebook, row)} of the profile's claims judged by the engine, cheapest notebook first (the
+    published entries' recorded wall times)."""
+    from .notebooks import FIGURES
     from .publish import used_entries
-    from .summary import read_claims
-    folder = published_dir(profile).parent.parent / "figures" / profile
+    from .summary import ROW_FIELDS, read_claims
     out = {}
-    for path in sorted(folder.glob("claims_*.json")):
+    for path in sorted((FIGURES / profile).glob("claims_*.json")):
         notebook = path.stem.removeprefix("claims_")
-        for row in read_claims(path):
-            out[row["id"]] = (notebook, row)
+        out.update({row["claim"]: (notebook, row) for row in read_claims(path) if set(row) == set(ROW_FIELDS)})
     layer = published_dir(profile)
     cost = {nb: sum(json.loads((layer / e / "meta.json").read_text())["wall_time_s"]
                     for e in used_entries(profile, [nb]) if (layer / e / "meta.json").is_file())
@@ -264,7 +264,7 @@ def verify_claim(profile: str, claim_id: str) -> bool:
     if claim_id not in known:
         raise ValueError(f"unknown claim {claim_id!r}; allowed (cheapest first): cheapest, {', '.join(known)}")
     notebook, row = known[claim_id]
-    print(f"verify: claim {claim_id} ({row['figure']}: {row['claim']}), recomputing notebook {notebook} "
+    print(f"verify: claim {claim_id} ({row['figure']}: {row['words']}), recomputing notebook {notebook} "
           f"on {describe(fingerprint(default_device()))}", flush=True)
     with tempfile.TemporaryDirectory(prefix="rtd-verify-claim-") as tmp:
         env = {**os.environ, "RTD_RESULTS": f"{tmp}/results", "RTD_PUBLISHED": "", "RTD_FIGURES": f"{tmp}/figures",
@@ -274,7 +274,7 @@ def verify_claim(profile: str, claim_id: str) -> bool:
         if run.returncode:
             print(f"MISMATCH claim {claim_id}: notebook {notebook} failed (exit {run.returncode})")
             return False
-        mine = {r["id"]: r for r in read_claims(Path(tmp) / "figures" / profile / f"claims_{notebook}.json")}
+        mine = {r["claim"]: r for r in read_claims(Path(tmp) / "figures" / profile / f"claims_{notebook}.json")}
     return compare_claim(claim_id, row, mine.get(claim_id), time.time() - started)
 
 
@@ -284,7 +284,7 @@ def compare_claim(claim_id: str, published: dict, here: dict | None, seconds: fl
     if here is None:
         print(f"MISMATCH claim {claim_id}: the recomputed notebook did not test it")
         return False
-    low, high = published["ci"]
+    low, high = published["ci_low"], published["ci_high"]
     effect = f"effect {here['effect']:+.3g} (published {published['effect']:+.3g}, 95% CI [{low:+.3g}, {high:+.3g}])"
     if here["outcome"] != published["outcome"]:
         print(f"MISMATCH claim {claim_id}: outcome {here['outcome']!r} here, {published['outcome']!r} published; {effect}")

@@ -115,10 +115,10 @@ def test_fingerprints_differ_in_the_deciding_fields_only():
 
 
 def test_a_claim_agrees_by_outcome_and_effect_within_the_published_ci(capsys):
-    published = {"outcome": "supported", "effect": 2.0, "ci": [1.0, 3.0]}
-    assert verify.compare_claim("fig1", published, {"outcome": "supported", "effect": 2.9, "ci": [2, 4]}, 1)
-    assert not verify.compare_claim("fig1", published, {"outcome": "supported", "effect": 3.1, "ci": [2, 4]}, 1)
-    assert not verify.compare_claim("fig1", published, {"outcome": "inconclusive", "effect": 2.0, "ci": [0, 4]}, 1)
+    published = {"outcome": "supported", "effect": 2.0, "ci_low": 1.0, "ci_high": 3.0}
+    assert verify.compare_claim("fig1", published, {**published, "effect": 2.9}, 1)
+    assert not verify.compare_claim("fig1", published, {**published, "effect": 3.1}, 1)
+    assert not verify.compare_claim("fig1", published, {**published, "outcome": "inconclusive"}, 1)
     assert not verify.compare_claim("fig1", published, None, 1)
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("ok claim fig1: outcome supported as published, effect +2.9")
