@@ -75,8 +75,8 @@ def cmd_figures(args) -> None:
         if done:
             print(f"[{args.profile}] {n}: up to date (figures of {done['finished']}; --force re-executes)", flush=True)
             continue
-        plan = f": {estimate(n, settings[n], store)}" if settings[n] is not None else ""
-        print(f"[{args.profile}] {n} ({i} of {len(names)}){plan} ...", flush=True)
+        plan = estimate(n, settings[n], store) if settings[n] is not None else ""
+        print(f"[{args.profile}] {n} ({i} of {len(names)})" + (f": {plan}" if plan else "") + " ...", flush=True)
         figs = notebooks.execute(n, args.profile)
         print(f"[{args.profile}] {n}: {len(figs)} files in {time.time() - t:.0f} s", flush=True)
     print(f"manifest: {notebooks.write_manifest(args.profile)}")
@@ -104,8 +104,9 @@ def cmd_run(args) -> None:
     if given:
         print(f"overrides: figures go to {notebooks.FIGURES / folder}/ (figures/{args.profile}/ is left as it is)",
               flush=True)
-    if P is not None:
-        print(f"{args.notebook}: {estimate(args.notebook, P, Store())}", flush=True)
+    plan = estimate(args.notebook, P, Store()) if P is not None else ""
+    if plan:
+        print(f"{args.notebook}: {plan}", flush=True)
     for f in notebooks.execute(args.notebook, args.profile, log_output=args.verbose, folder=folder, **overrides):
         print(f)
     print(f"manifest: {notebooks.FIGURES / folder / 'MANIFEST.md'}; executed notebook: "
