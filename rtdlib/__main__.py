@@ -218,10 +218,10 @@ def parser() -> Parser:
 def interrupted(args) -> str:
     """The line for Ctrl-C: how many of the interrupted command's runs the store holds (resuming from them)."""
     try:
-        from .plan import store_status
-        from .store import Store
         from . import notebooks
+        from .plan import store_status
         from .profiles import PROFILES, settings
+        from .store import Store
         if args.cmd == "run":
             overrides = notebooks.absolute_datasets(parse_params(args.param))
             work = {args.notebook: settings(args.notebook, args.profile, **overrides)}
@@ -234,7 +234,7 @@ def interrupted(args) -> str:
         have, total = sum(c[0] for c in counts), sum(c[1] for c in counts)
     except Exception:  # interrupted before the input was checked: there is nothing to count
         return "interrupted"
-    return f"interrupted; {have} of {total} runs stored, rerun to resume"
+    return f"interrupted; {have} of {total} runs stored, rerun to resume" if total else "interrupted"
 
 
 def main(argv=None) -> int:
