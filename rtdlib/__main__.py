@@ -79,8 +79,8 @@ def cmd_figures(args) -> None:
         if done:
             print(f"[{args.profile}] {n}: up to date (figures of {done['finished']}; --force re-executes)", flush=True)
             continue
-        plan = f": {estimate(n, settings[n], store)}" if settings[n] is not None else ""
-        print(f"[{args.profile}] {n} ({i} of {len(names)}){plan} ...", flush=True)
+        plan = estimate(n, settings[n], store) if settings[n] is not None else ""
+        print(f"[{args.profile}] {n} ({i} of {len(names)})" + (f": {plan}" if plan else "") + " ...", flush=True)
         figs = notebooks.execute(n, args.profile)
         print(f"[{args.profile}] {n}: {len(figs)} files in {time.time() - t:.0f} s", flush=True)
     print(f"manifest: {notebooks.write_manifest(args.profile)}")
@@ -108,8 +108,9 @@ def cmd_run(args) -> None:
     if given:
         print(f"overrides: figures go to {notebooks.FIGURES / folder}/ (figures/{args.profile}/ is left as it is)",
               flush=True)
-    if P is not None:
-        print(f"{args.notebook}: {estimate(args.notebook, P, Store())}", flush=True)
+    plan = estimate(args.notebook, P, Store()) if P is not None else ""
+    if plan:
+        print(f"{args.notebook}: {plan}", flush=True)
     for f in notebooks.execute(args.notebook, args.profile, log_output=args.verbose, folder=folder, **overrides):
         print(f)
     print(f"manifest: {notebooks.FIGURES / folder / 'MANIFEST.md'}; executed notebook: "
@@ -234,10 +235,10 @@ def parser() -> Parser:
 def interrupted(args) -> str:
     """The line for Ctrl-C: how many of the interrupted command's runs the store holds (resuming from them)."""
     try:
-        from .plan import store_status
-        from .store import Store
         from . import notebooks
+        from .plan import store_status
         from .profiles import PROFILES, settings
+        from .store import Store
         if args.cmd == "run":
             overrides = notebooks.absolute_datasets(parse_params(args.param))
             work = {args.notebook: settings(args.notebook, args.profile, **overrides)}
@@ -250,7 +251,7 @@ def interrupted(args) -> str:
         have, total = sum(c[0] for c in counts), sum(c[1] for c in counts)
     except Exception:  # interrupted before the input was checked: there is nothing to count
         return "interrupted"
-    return f"interrupted; {have} of {total} runs stored, rerun to resume"
+    return f"interrupted; {have} of {total} runs stored, rerun to resume" if total else "interrupted"
 
 
 def main(argv=None) -> int:

@@ -211,7 +211,7 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, fol
               "wall_time_s": round(time.time() - started, 1),
               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     record_path = out_dir / ".runs" / f"{name}.json"
-    if not (redrawn and same_figures(record_path, record)):  # else the old record still says how they were made
+    if not (redrawn and same_run(record_path, record)):  # else the old record still says how they were made
         record_path.parent.mkdir(exist_ok=True)
         atomic_write(record_path, json_bytes(record))
         write_manifest(folder)
@@ -220,14 +220,18 @@ def execute(name: str, profile: str, kernel: str = KERNEL, log_output=False, fol
     return moved
 
 
-def same_figures(record_path: Path, record: dict) -> bool:
-    """Whether the run recorded at record_path made these figures from the same sources, overrides and
-    files (a redraw then leaves the record, its timings and MANIFEST.md, and so git status, unchanged)."""
+TIMINGS = ("wall_time_s", "finished")  # what differs between two runs that agree in everything else
+
+
+def same_run(record_path: Path, record: dict) -> bool:
+    """Whether the run recorded at record_path agrees with this one in all but its timings: same sources,
+    overrides and figures, the same results read and computed (a redraw then leaves the record, its MANIFEST.md
+    and so git status unchanged)."""
     try:
         old = json.loads(record_path.read_text())
     except (OSError, ValueError):
         return False
-    return all(old.get(k) == record[k] for k in ("notebook", "overrides", "inputs", "figures"))
+    return {k: v for k, v in old.items() if k not in TIMINGS} == {k: v for k, v in record.items() if k not in TIMINGS}
 
 
 def log_of(notebook: Path) -> Path:

@@ -237,10 +237,10 @@ def store_status(name: str, P, store) -> tuple[int, int, float]:
 
 def estimate(name: str, P, store) -> str:
     """What `run` and `figures` print before a notebook starts, e.g. "10 runs, ~35 min on 2 CPU cores for
-    the 10 the store lacks (a rough estimate); the store has 0"."""
+    the 10 the store lacks (a rough estimate); the store has 0"; "" for a notebook without sweeps."""
     have, total, secs = store_status(name, P, store)
     if not total:
-        return "no runs to compute"
+        return ""
     if have == total:
         return f"{total} runs, all in the store: redrawing only"
     return (f"{total} runs, {duration(secs)} on 2 CPU cores for the {total - have} the store lacks (a rough "

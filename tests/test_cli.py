@@ -90,3 +90,19 @@ def test_a_dataset_path_found_in_the_current_directory_reaches_the_kernel_absolu
     mine = str(tmp_path / "my_digits.npz")
     assert notebooks.absolute_datasets(given) == {"dataset": mine, "epochs": 2, "transfer_pairs": [[mine, "digits"]]}
     assert notebooks.absolute_datasets({"dataset": "in_data.npz"}) == {"dataset": "in_data.npz"}  # data/ decides
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_every_profiles_runs_fit_their_datasets(profile):
+    """Subset sizes, batches and ViT image sizes of every run a profile plans (no data needed: built-in sizes)."""
+    from rtdlib import fits
+    from rtdlib.plan import rounds
+    from rtdlib.sweeps import SWEEPS
+    checked = 0
+    for name, values in PROFILES[profile].items():
+        for _, make in SWEEPS.get(name, ()):
+            for cfg in make(settings(name, profile, **values)):
+                for r in rounds(cfg):
+                    fits.check(r)
+                    checked += 1
+    assert checked > 100

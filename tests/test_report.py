@@ -101,7 +101,11 @@ def test_an_executed_notebook_shows_its_figure_and_the_report_pages_it(project, 
     assert "<style" not in markdown and "<style" in page
     assert '<table id="T_table0">' in page
     monkeypatch.setattr(notebooks, "NOTEBOOKS", project / "src")
-    notebooks.run("tiny", "smoke")  # again: new random Styler and cell ids in the executed notebook
+    record = (project / "figures" / "smoke" / ".runs" / "tiny.json").read_text()
+    manifest = (project / "figures" / "smoke" / "MANIFEST.md").read_text()
+    notebooks.run("tiny", "smoke")  # again: new random Styler and cell ids in the executed notebook, new timings
+    assert (project / "figures" / "smoke" / ".runs" / "tiny.json").read_text() == record  # same figures: kept
+    assert (project / "figures" / "smoke" / "MANIFEST.md").read_text() == manifest
     monkeypatch.setattr(notebooks, "NOTEBOOKS", real)
     shutil.copy(executed, project / "build" / "smoke" / "10_restart.ipynb")
     report.write("smoke")
