@@ -229,6 +229,13 @@ def canonical_json(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def setting_of(config):
+    """A config dict without its seeds (every key ending in "seed"): what the seeds of one setting share."""
+    if isinstance(config, dict):
+        return {k: setting_of(v) for k, v in config.items() if not k.endswith("seed")}
+    return [setting_of(v) for v in config] if isinstance(config, (list, tuple)) else config
+
+
 def hashed_dict(cfg):
     """to_dict without the `added` settings at the values earlier entries ran with (recursively)."""
     if not dataclasses.is_dataclass(cfg):

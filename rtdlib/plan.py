@@ -4,8 +4,10 @@ from a few training steps of every model the plan names, timed on the device thi
 from __future__ import annotations
 
 import functools
+import json
 import time
 
+from .config import canonical_json, from_dict, setting_of, to_dict
 from .profiles import PROFILES
 from .sweeps import SWEEPS
 
@@ -220,31 +222,63 @@ def duration(secs: float) -> str:
     return f"~{secs:.1f} s" if secs < 10 else f"~{secs:.0f} s" if secs < 90 else f"~{secs / 60:.0f} min" if secs < 5400 else f"~{secs / 3600:.1f} h"
 
 
-def store_status(name: str, P, store) -> tuple[int, int, float]:
-    """(runs the store holds, runs the notebook needs, estimated CPU seconds to compute the others) for the
-    notebook's settings P (0, 0, 0 for a notebook without sweeps)."""
-    have = total = 0
+def recorded_seconds(store) -> dict:
+    """{(kind, a setting's config without its seeds): wall times recorded} over the store and its published
+    layers: a missing seed of a setting costs about what its other seeds did."""
+    import statistics
+
+    from .executor import config_class
+    times = {}
+    for root in (store.root, *store.layers):
+        for meta_path in root.glob("*/*/meta.json"):
+            try:
+                meta = json.loads(meta_path.read_text())
+                cfg = from_dict(config_class(meta["kind"]), json.loads(meta["config_json"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged or foreign entry: the store warns when it is read
+            times.setdefault(setting_key(meta["kind"], cfg), []).append(meta["wall_time_s"])
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def setting_key(kind: str, cfg) -> tuple:
+    """(kind, the config in today's form without its seeds): entries written by older code read the same."""
+    return kind, json.dumps(setting_of(json.loads(canonical_json(to_dict(cfg)))), sort_keys=True)
+
+
+def store_status(name: str, P, store) -> tuple[int, int, float, int]:
+    """(runs the store holds, runs the notebook needs, estimated seconds to compute the others, how many of
+    those estimates are recorded wall times of the same setting rather than the cost model) for the
+    notebook's settings P (zeros for a notebook without sweeps)."""
+    have = total = recorded = 0
     secs = 0.0
+    known = None
     for kind, make in SWEEPS.get(name, ()):
         for cfg in make(P):
             total += 1
             if store.get(kind, cfg):
                 have += 1
-            else:
-                secs += estimate_seconds(kind, cfg)
-    return have, total, secs
+                continue
+            known = recorded_seconds(store) if known is None else known
+            seen = known.get(setting_key(kind, cfg))
+            recorded += seen is not None
+            secs += seen if seen is not None else estimate_seconds(kind, cfg)
+    return have, total, secs, recorded
 
 
 def estimate(name: str, P, store) -> str:
     """What `run` and `figures` print before a notebook starts, e.g. "10 runs, ~35 min on 2 CPU cores for
     the 10 the store lacks (a rough estimate); the store has 0"; "" for a notebook without sweeps."""
-    have, total, secs = store_status(name, P, store)
+    have, total, secs, recorded = store_status(name, P, store)
     if not total:
         return ""
     if have == total:
         return f"{total} runs, all in the store: redrawing only"
-    return (f"{total} runs, {duration(secs)} on 2 CPU cores for the {total - have} the store lacks (a rough "
-            f"estimate; a GPU is far faster); the store has {have}")
+    missing = total - have
+    basis = ("from the wall times recorded for their settings' other seeds" if recorded == missing else
+             "from a rough 2-core CPU cost model" if not recorded else
+             f"{recorded} from the wall times recorded for their settings' other seeds, {missing - recorded} from a "
+             f"rough 2-core CPU cost model")
+    return f"{total} runs, {duration(secs)} for the {missing} the store lacks ({basis}); the store has {have}"
 
 
 def sweeps_of(name: str, profile: str, rates: dict | None = None):

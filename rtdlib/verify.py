@@ -31,7 +31,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import config_hash, default_device, from_dict
+from .config import config_hash, default_device, from_dict, setting_of
 from .executor import config_class, engine
 from .hardware import describe, differing, fingerprint
 from .publish import published_dir
@@ -78,13 +78,6 @@ def differences(a, b) -> list[tuple]:
 
 def numeric(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def setting_of(config):
-    """A config without its seeds: what the published seeds of one setting share."""
-    if isinstance(config, dict):
-        return {k: setting_of(v) for k, v in config.items() if not k.endswith("seed")}
-    return [setting_of(v) for v in config] if isinstance(config, list) else config
 
 
 def seed_spread(path: Path) -> tuple[dict, int]:

@@ -35,23 +35,37 @@ def test_lines_give_an_eta_from_the_pace_so_far(tmp_path, monkeypatch):
                                             "distill runs: 4/4 (2m00s)"]
 
 
-def test_the_estimate_before_a_run_counts_what_the_store_holds():
+def test_the_estimate_before_a_run_counts_what_the_store_holds(tmp_path):
+    import json
+
     from rtdlib import plan
+    from rtdlib.config import canonical_json, setting_of, to_dict
     from rtdlib.profiles import settings
     from rtdlib.sweeps import student_vs_teacher
     P = settings("01_student_vs_teacher", "quick")
     cfgs = student_vs_teacher(P)
     have = cfgs[:3]
+    # the store recorded 100 s for the first run: a missing seed of its setting is priced at that
+    (tmp_path / "distill" / "h").mkdir(parents=True)
+    (tmp_path / "distill" / "h" / "meta.json").write_text(json.dumps(
+        {"kind": "distill", "config_json": canonical_json(to_dict(cfgs[0])), "wall_time_s": 100.0}))
 
     class Held:  # a store holding the first three runs
+        root, layers = tmp_path, []
+
         def get(self, kind, cfg):
             return cfg in have
 
-    secs = sum(plan.estimate_seconds("distill", c) for c in cfgs[3:])
-    assert plan.store_status("01_student_vs_teacher", P, Held()) == (3, 10, secs)
+    def same_setting(c):
+        return setting_of(json.loads(canonical_json(to_dict(c)))) == setting_of(json.loads(canonical_json(to_dict(cfgs[0]))))
+
+    siblings = [c for c in cfgs[3:] if same_setting(c)]
+    assert len(siblings) == 2  # seeds 3 and 4 of the first architecture
+    secs = 100.0 * 2 + sum(plan.estimate_seconds("distill", c) for c in cfgs[3:] if not same_setting(c))
+    assert plan.store_status("01_student_vs_teacher", P, Held()) == (3, 10, secs, 2)
     assert plan.estimate("01_student_vs_teacher", P, Held()) == (
-        f"10 runs, {plan.duration(secs)} on 2 CPU cores for the 7 the store lacks (a rough estimate; a GPU is far "
-        f"faster); the store has 3")
+        f"10 runs, {plan.duration(secs)} for the 7 the store lacks (2 from the wall times recorded for their "
+        f"settings' other seeds, 5 from a rough 2-core CPU cost model); the store has 3")
     have = cfgs
     assert plan.estimate("01_student_vs_teacher", P, Held()) == "10 runs, all in the store: redrawing only"
     assert [plan.duration(s) for s in (0.42, 45, 2280, 7200)] == ["~0.4 s", "~45 s", "~38 min", "~2.0 h"]
