@@ -23,7 +23,7 @@ Evaluate, in the notebook::
 
     from rtdlib import claims
     from rtdlib.claims import student_vs_teacher as C
-    J = claims.Judge("01_student_vs_teacher", P, steps=n_steps, precision="bf16")   # "differs from the paper"
+    J = claims.Judge("01_student_vs_teacher", P, results)   # settings and runs: "differs from the paper"
     data = claims.pair(probes[probes.probe == "linear"], "net", "student", "teacher", on=("model", "step", "epoch"))
     row = J.evaluate(C.BEATS_TEACHER, data)    # columns: seed, the arms, the family columns (+ step, epoch)
     display(Markdown(claims.sentence(row)))    # prose computed from the outcome
@@ -38,7 +38,7 @@ decides or overrides an outcome.
 """
 from .engine import FINAL, KINDS, Claim, Steps, combine, evaluate, test_pvalues
 from .judge import Judge, differs_from_paper, pair, sentence
-from ..summary import OUTCOMES
+from ..summary import OUTCOMES, RULE
 
-__all__ = ["Claim", "Steps", "FINAL", "KINDS", "OUTCOMES", "Judge", "evaluate", "combine", "test_pvalues", "pair",
+__all__ = ["Claim", "Steps", "FINAL", "KINDS", "OUTCOMES", "RULE", "Judge", "evaluate", "combine", "test_pvalues", "pair",
            "differs_from_paper", "sentence"]
