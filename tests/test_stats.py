@@ -45,6 +45,7 @@ def test_mean_ci_uses_the_two_sided_quantile():
     assert stats.mean_ci([1, 2, 3, 4, 5]) == pytest.approx((3.0, 1.9632), abs=1e-4)
     # two values already have an interval: sem = 1, t_{0.975, 1} = tan(0.475 π) = 12.706
     assert stats.mean_ci([1, 3]) == pytest.approx((2.0, 12.7062), abs=1e-4)
+    assert stats.mean_ci([2, 2, 2]) == (2.0, 0.0)  # no spread: a zero-width interval, not NaN
 
 
 def test_differences_equal_up_to_rounding_are_not_significant():
