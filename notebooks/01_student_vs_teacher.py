@@ -47,8 +47,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rtdlib import plotting, stats, sweeps, tidy
-from rtdlib import summary as summary_mod
+from rtdlib import claims, plotting, stats, sweeps, tidy
+from rtdlib.claims import student_vs_teacher as C
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
@@ -83,7 +83,6 @@ PROBES = [p for p in ("linear", "knn", "linear_low", "knn_low") if p in set(prob
 PROBE_LABEL = {"linear": "linear", "knn": "k-NN", "linear_low": "linear, 10 labels/class",
                "knn_low": "k-NN, 10 labels/class"}
 FLAT_EPS, FLAT_K = 0.5, 3  # points per doubling of steps: a curve gaining less than half a point per doubling is flat
-F = stats.Family()
 display(Markdown(f"This run: {setting}; {len(results)} runs ({len(models)} models × {len(P['seeds'])} seeds), "
                  f"{P['train_size'] or 'all'} training images, batch {P['batch_size']}, m = {P['head']['out_dim']}, "
                  f"probes at steps {sorted(set(probes.step))}."))
@@ -190,38 +189,38 @@ plotting.save_table(vs_paper, "table1_3_paper_vs_ours", profile);
 vs_paper.round(2)
 
 # %% [markdown]
-# ## Paired tests over seeds (one Holm-corrected family for the whole notebook)
+# ## The paper's claims, judged by the claims engine
 #
-# Per model and probe: student vs teacher, vs the flattened input, and, with BN, student vs the
-# BN-recalibrated teacher and the BN-recalibrated student vs the BN-recalibrated teacher ("is it only
-# BN?"). Differences in points; a comparison "beats" only where p_Holm < 0.05.
+# Each claim is declared once in `rtdlib/claims/student_vs_teacher.py` (the paper's words, the arms and
+# metric, the direction, the margin δ and why, the steps it is tested at) and judged by `rtdlib.claims` on
+# the per-seed accuracies in points: one-sided paired t-tests in the paper's direction, Holm-corrected within
+# each claim's own tests only (one per architecture, and for Fig. 1 one per probe step from epoch 1 on).
+# Student vs teacher and student vs the flattened input are separate claims. The table lists every test.
 
 # %%
-COMPARISONS = (("student", "teacher"), ("student", "input"), ("student", "teacher_bnrecal"),
-               ("student_bnrecal", "teacher_bnrecal"))
+J = claims.Judge("01_student_vs_teacher", P, results)
+for c in C.CLAIMS:
+    J.evaluate(c, claims.pair(probes[probes.probe == c.probes[0]], "net", *c.arms, on=("model", "step", "epoch")))
+plotting.save_table(J.tests(), "stats_01_student_vs_teacher", profile)
+J.save(profile)
+display(Markdown("\n".join(f"- {claims.sentence(r)}" for r in J.rows) + "\n\n" + claims.RULE))
+J.tests().round(4)
 
-
-def key(model, probe, a, b):
-    return f"{model} {probe}: {a} − {b}"
-
-
-for m in models:
-    for pr in PROBES:
-        d = final[(final.model == m) & (final.probe == pr)].pivot(index="seed", columns="net", values="acc")
-        for a, b in COMPARISONS:
-            if a in d and b in d:
-                F.add(key(m, pr, a, b), d[a], d[b])
-tests = F.table(scale=100)
-plotting.save_table(tests, "stats_01_student_vs_teacher", profile);
-tests.round(4)
+# %% [markdown]
+# ## What else this run shows (descriptive: the paper claims none of it, so no outcome)
+#
+# Per model: where the student's curve is flat, the final probes, and "is it only BN?": the student and
+# the BN-recalibrated student vs the BN-recalibrated teacher (mean difference over seeds with its 95% CI).
 
 # %%
 def acc(model, probe, net):
     return mean_of.loc[(model, probe, net), "mean"] * 100
 
 
-def has(model, probe, a, b):
-    return key(model, probe, a, b) in F.rows
+def diff_ci(model, probe, a, b):
+    d = claims.pair(final[(final.model == model) & (final.probe == probe)], "net", a, b)
+    mean, half = stats.mean_ci(d[a] - d[b])
+    return f"{plotting.LABELS[a]} − {plotting.LABELS[b]} {mean:+.1f} ± {half:.1f} points"
 
 
 def finding(model):
@@ -230,16 +229,11 @@ def finding(model):
              + (f"is flat above its teacher from step {at:,} on (final {acc(model, 'linear', 'student'):.1f}%)."
                 if at is not None else f"is **not** flat above its teacher by the last probe (step {end:,}).")]
     for pr in PROBES:
-        parts = [f"vs {plotting.LABELS[b]} the {plotting.LABELS[a]} {F.says(key(model, pr, a, b))}"
-                 for a, b in COMPARISONS if has(model, pr, a, b)]
-        lines.append(f"    - {PROBE_LABEL[pr]} (student {acc(model, pr, 'student'):.1f}%, teacher "
-                     f"{acc(model, pr, 'teacher'):.1f}%): " + "; ".join(parts) + ".")
-    if has(model, "linear", "student", "teacher_bnrecal"):
-        gain, rest = F.shows(key(model, "linear", "student", "teacher")), F.shows(key(model, "linear", "student", "teacher_bnrecal"))
-        lines.append("    - Is it only BN? " + (
-            "The student beats the BN-recalibrated teacher too: the gain is more than BN statistics." if rest else
-            "The student beats its teacher but not the BN-recalibrated one: recalibrating BN alone may explain the gain."
-            if gain else "No significant gain over the teacher to explain."))
+        nets = [n for n in ("student", "teacher", "input", "teacher_bnrecal") if (model, pr, n) in mean_of.index]
+        recal = [diff_ci(model, pr, a, "teacher_bnrecal") for a in ("student", "student_bnrecal")
+                 if (model, pr, a) in mean_of.index and (model, pr, "teacher_bnrecal") in mean_of.index]
+        lines.append(f"    - {PROBE_LABEL[pr]}: " + ", ".join(f"{plotting.LABELS[n]} {acc(model, pr, n):.1f}%" for n in nets)
+                     + (f"; is it only BN? {'; '.join(recal)} (95% CIs)" if recal else "") + ".")
     r = first_seed[model]
     init, kl0 = r.metrics["init"], r.metrics["history"][0]["kl"]
     lines.append(f"    - Seed {r.config['seed']}: at α = {P['alpha']:g}, {100 * init['frac_identical']:.2f}% of the student's float32 weights are "
@@ -252,47 +246,5 @@ def finding(model):
     return "\n".join(lines)
 
 
-n = len(P["seeds"])
-display(Markdown(f"### What this run found ({profile} profile: {setting})\n\n" + "\n".join(finding(m) for m in models)
-                 + f"\n\nPaired t-tests over {n} seeds, Holm-corrected over the {len(F.rows)} comparisons of this "
-                 f"notebook; the exact Wilcoxon test (also in the table) cannot go below p = "
-                 f"{stats.min_wilcoxon_p(n):.2g} with {n} pairs."))
-
-# %% [markdown]
-# ## Claims for SUMMARY.md
-
-# %%
-def holds(probe, a, b):
-    """Outcomes of the tests a > b for every model that has them."""
-    return [F.shows(key(m, probe, a, b)) for m in models if has(m, probe, a, b)]
-
-
-def ours(probe, nets=("student", "teacher", "input")):
-    return "; ".join(f"{m}: " + ", ".join(f"{net} {acc(m, probe, net):.1f}" for net in nets) for m in models) + \
-        f" ({setting})"
-
-
-def paper(probe):
-    """The paper's rows for this run's datasets (CIFAR-10's where the run has none of the paper's datasets)."""
-    rows = [d for d in DATASETS if d in PAPER] or ["cifar10"]
-    return "; ".join("; ".join(f"{PAPER_ARCH[b]}: " + ", ".join(f"{net} {v:.2f}" for net, v in PAPER[d][(b, probe)].items())
-                               for b in ("BN", "no BN")) + f" ({plotting.DATASET_NAMES[d]})" for d in rows)
-
-
-low = ("; 10 labels/class: " + "; ".join(f"{m} student {acc(m, 'linear_low', 'student'):.1f} vs teacher "
-                                         f"{acc(m, 'linear_low', 'teacher'):.1f}" for m in models)
-       if "linear_low" in PROBES else "")
-claims = [summary_mod.claim("Fig. 1", "The student significantly outperforms its random teacher in the linear probe "
-                                      "throughout training.", paper("linear"),
-                            ours("linear", ("student", "teacher")) + "; flat from step "
-                            + ", ".join(f"{flat_step(m)[0] or 'not flat'}" for m in models) + low,
-                            summary_mod.verdict(holds("linear", "student", "teacher"))),
-          summary_mod.claim("Table 1", "Students outperform the teacher and the flattened input in the linear probe "
-                                       "in all cases.", paper("linear"), ours("linear"),
-                            summary_mod.verdict(holds("linear", "student", "teacher") + holds("linear", "student", "input"))),
-          summary_mod.claim("Table 3", "With k-NN probing (k = 20) students again outperform teacher and input.",
-                            paper("knn"), ours("knn"),
-                            summary_mod.verdict(holds("knn", "student", "teacher") + holds("knn", "student", "input")))]
-summary_mod.save(claims, "01_student_vs_teacher", profile)
-display(Markdown(summary_mod.RULE))
-pd.DataFrame(claims)
+display(Markdown(f"### What this run shows ({profile} profile: {setting})\n\n" + "\n".join(finding(m) for m in models)))
+J.table()

@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rtdlib import plotting, stats, sweeps, tidy
-from rtdlib import summary as summary_mod
+from rtdlib import claims, plotting, stats, sweeps, tidy
+from rtdlib.claims import locality as C
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
@@ -84,7 +84,6 @@ KL_RESOLUTION = float(np.log(P["head"]["out_dim"]) * 2.0 ** -23)  # KL = CE − 
 
 setting = plotting.setting(P["dataset"], [tidy.steps(r) for r in results], P["seeds"], P["image_size"])
 subtitle = f"{setting} (mean ± sd); {P['train_size'] or 'all'} training images, m = {P['head']['out_dim']}"
-F = stats.Family()
 display(Markdown(f"This run: {setting}; {', '.join(models)}; {P['train_size'] or 'all'} training images, batch "
                  f"{P['batch_size']}, m = {P['head']['out_dim']}; α ∈ {{{', '.join(f'{a:g}' for a in alpha_list)}}}; "
                  f"{len(results)} runs."))
@@ -242,95 +241,76 @@ def hval(model, alpha, col, epoch):
     return d[col].mean()
 
 
-def seed_kl(model, alpha):
-    d = history[(history.model == model) & (history.alpha == alpha) & (history.epoch == P["epochs"])]
-    return d.set_index("seed")["kl"]
+def diff_ci(a, b, unit="points"):
+    """'+1.2 ± 0.8 points (95% CI, n = 3)': the mean over seeds of a − b (per-seed Series), descriptive."""
+    d = (a - b).dropna()
+    mean, half = stats.mean_ci(d)
+    return f"{mean:+.1f} ± {half:.1f} {unit} (95% CI, n = {len(d)})"
 
 
-# the α's the paper's claims are about: the smallest nonzero α (near), α = 1 (far), the largest α ≤ 0.6 (mid)
-near = min([a for a in alpha_list if a > 0] or alpha_list)
-far = max(alpha_list)
-mid = max([a for a in alpha_list if near < a <= 0.6], default=None)
+near = min([a for a in alpha_list if a > 0] or alpha_list)  # the size check's α (sweeps.input_size_check)
 PROBES = [p for p in ("linear", "linear_low") if p in set(probes.probe)]
 
+# %% [markdown]
+# ## The paper's claims, judged by the claims engine
+#
+# Each claim is declared once in `rtdlib/claims/locality.py` (the paper's words, arms, metric, direction,
+# margin δ and why, the steps it is tested at) and judged by `rtdlib.claims` on per-seed values, with Holm
+# within each claim's own tests only. "Alike for all α ∈ [0, 0.6]" is an equivalence claim: a TOST of every
+# such α against α = 1e-10 with margin δ (no significant difference is not evidence of alikeness).
+# "Converges more slowly" is tested on the curve (the mean over the probe steps from epoch 1 on), "to worse
+# probes" at the end, and Fig. 17's KL on a log scale (KLs are floored at float32's resolution first).
 
-def key(model, what, probe="linear"):
-    return f"{model} {probe}: {what}"
-
-
-def paired(x, y):
-    both = pd.concat([x, y], axis=1, join="inner")
-    return both.iloc[:, 0], both.iloc[:, 1]
-
-
-for model in models:
-    bases = ["teacher"] + (["teacher_bnrecal"] if "(BN)" in model else [])
-    for pr in PROBES:
-        for a in (near, far):
-            for base in bases:
-                F.add(key(model, f"student α={a:g} − {base}", pr), *paired(seed_acc(model, "student", a, pr),
-                                                                            seed_acc(model, base, None, pr)))
-        if far != near:
-            F.add(key(model, f"student α={near:g} − student α={far:g}", pr),
-                  *paired(seed_acc(model, "student", near, pr), seed_acc(model, "student", far, pr)))
-        if mid is not None:
-            F.add(key(model, f"student α={near:g} − student α={mid:g}", pr),
-                  *paired(seed_acc(model, "student", near, pr), seed_acc(model, "student", mid, pr)))
-    if far != near:
-        F.add(key(model, f"final KL α={far:g} − α={near:g}", "KL"), *paired(seed_kl(model, far), seed_kl(model, near)))
-    if 0.0 in alpha_list and near != 0.0:
-        F.add(key(model, f"student α={near:g} − student α=0"), *paired(seed_acc(model, "student", near),
-                                                                       seed_acc(model, "student", 0.0)))
-
-px = {"small": f"{P['image_size']}x{P['image_size']}" if P["image_size"] else "native size",
-      "check": f"{P['size_check']}x{P['size_check']}"}
+# %%
+arm = (lin[lin.net == "student"].pivot_table(index=["model", "step", "epoch", "seed"], columns="alpha", values="acc")
+       * 100)
+arm["teacher"] = lin[lin.net == "teacher"].groupby(["model", "step", "epoch", "seed"]).acc.mean() * 100
+final_kl = history[history.epoch == P["epochs"]].assign(log_kl=lambda d: np.log10(d.kl.clip(lower=KL_RESOLUTION)))
+kl_arm = final_kl.pivot_table(index=["model", "seed"], columns="alpha", values="log_kl")
 
 
-def sized_acc(model, net, probe="linear"):
-    """Accuracy (%) per seed of the α = near run at the size_check input size."""
-    d = sized[(sized.model == model) & (sized.net == net) & (sized.probe == probe) & (sized.epoch == P["epochs"])]
-    return d.groupby("seed")["acc"].mean() * 100
+def arms(table, **named):
+    """The named columns of `table` side by side, as claim data (None where the profile lacks one of them:
+    such a claim is not shown at this scale and reads no data)."""
+    if not all(col in table for col in named.values()):
+        return None
+    return table[list(named.values())].set_axis(list(named), axis=1).reset_index()
 
 
-def gains(model, probe):
-    """Student minus teacher per seed, at the profile's input size and at size_check."""
-    return (seed_acc(model, "student", near, probe) - seed_acc(model, "teacher", None, probe),
-            sized_acc(model, "student", probe) - sized_acc(model, "teacher", probe))
+alike = [arms(arm, student=a, reference=C.REFERENCE).assign(alpha=a) for a in alpha_list
+         if a <= C.ALIKE_UP_TO and a != C.REFERENCE and C.REFERENCE in arm]
+data = {C.FIG3_ALIKE: pd.concat(alike) if alike else None,
+        C.FIG3_SLOWER: arms(arm, reference=C.REFERENCE, far=C.FAR),
+        C.FIG3_WORSE: arms(arm, reference=C.REFERENCE, far=C.FAR),
+        C.FIG3_FAR_BEATS_TEACHER: arms(arm, far=C.FAR, teacher="teacher"),
+        C.FIG17_KL: arms(kl_arm, far=C.FAR, reference=C.REFERENCE)}
+J = claims.Judge("02_locality", P, results)
+for c in C.CLAIMS:
+    J.evaluate(c, data[c])
+tests = J.tests()
+plotting.save_table(tests, "stats_02_locality", profile)
+J.save(profile)
+display(Markdown("\n".join(f"- {claims.sentence(r)}" for r in J.rows) + "\n\n" + claims.RULE))
+tests.round(4)
 
+# %% [markdown]
+# ## What else this run shows (descriptive: no outcome)
 
-if size_runs:
-    for model in models:
-        for pr in PROBES:
-            F.add(key(model, f"student α={near:g} − teacher at {px['check']}", pr),
-                  *paired(sized_acc(model, "student", pr), sized_acc(model, "teacher", pr)))
-            F.add(key(model, f"gain at {px['small']} − gain at {px['check']}", pr), *paired(*gains(model, pr)))
-
-
-def says(k):
-    """Accuracies enter the family in points (seed_acc), KLs in nats: no rescaling."""
-    return F.says(k, scale=1, unit="nats") if " KL" in k else F.says(k, scale=1)
-
-
+# %%
 def finding(model):
     has_bn = "(BN)" in model
-    lines = [f"**{model}**"]
     s = {a: acc(model, "student", a) for a in alpha_list}
     t, tr = acc(model, "teacher"), acc(model, "teacher_bnrecal")
-    lines.append(f"- linear probe at step {final.step.max():,}: " + ", ".join(f"α={a:g}: {s[a]:.1f}%" for a in alpha_list)
-                 + f"; teacher {t:.1f}%" + (f", BN-recalibrated teacher {tr:.1f}%" if has_bn else "") + ".")
-    for pr in PROBES:
-        vs = [f"α = {a:g} vs {plotting.LABELS[b]}: {says(key(model, f'student α={a:g} − {b}', pr))}"
-              for a in (near, far) for b in ("teacher", "teacher_bnrecal") if key(model, f"student α={a:g} − {b}", pr) in F.rows]
-        if far != near:
-            vs.append(f"α = {near:g} vs α = {far:g}: {says(key(model, f'student α={near:g} − student α={far:g}', pr))}")
-        if mid is not None:
-            vs.append(f"α = {near:g} vs α = {mid:g}: {says(key(model, f'student α={near:g} − student α={mid:g}', pr))}")
-        lines.append(f"- {labels(pr)}: " + "; ".join(vs) + ".")
-    if far != near:
-        kl_0, kl_end = {a: hval(model, a, "kl", 0) for a in (near, far)}, {a: hval(model, a, "kl", P["epochs"]) for a in (near, far)}
-        lines.append(f"- KL before training → after: α = {near:g}: {kl_0[near]:.2e} → {kl_end[near]:.2e}; α = {far:g}: "
-                     f"{kl_0[far]:.2e} → {kl_end[far]:.2e}; the final KL of α = {far:g} minus that of α = {near:g} "
-                     f"{says(key(model, f'final KL α={far:g} − α={near:g}', 'KL'))}.")
+    lines = [f"**{model}**", f"- linear probe at step {final.step.max():,}: "
+             + ", ".join(f"α={a:g}: {s[a]:.1f}%" for a in alpha_list) + f"; teacher {t:.1f}%"
+             + (f", BN-recalibrated teacher {tr:.1f}%" if has_bn else "") + "."]
+    if has_bn:
+        lines.append("- student − BN-recalibrated teacher (the baseline BN alone gives): " + "; ".join(
+            f"α = {a:g}: {diff_ci(seed_acc(model, 'student', a), seed_acc(model, 'teacher_bnrecal'))}"
+            for a in sorted({near, max(alpha_list)})) + ".")
+    kl_0, kl_end = ({a: hval(model, a, "kl", e) for a in alpha_list} for e in (0, P["epochs"]))
+    lines.append("- KL before training → after: " + "; ".join(f"α = {a:g}: {kl_0[a]:.2e} → {kl_end[a]:.2e}"
+                                                              for a in sorted({near, max(alpha_list)})) + ".")
     return "\n".join(lines)
 
 
@@ -338,14 +318,18 @@ def tiny_alpha_text():
     out = []
     for model in models:
         r = dist[dist.model == model].set_index("alpha")
-        if not {0.0, 1e-10} <= set(r.index) or key(model, "student α=1e-10 − student α=0") not in F.rows:
+        test = tests[(tests.claim == C.FIG3_ALIKE.key) & (tests.model == model) & (tests.alpha == 0.0)] \
+            if "alpha" in tests else tests.iloc[:0]
+        if not {0.0, 1e-10} <= set(r.index) or test.empty:
             continue
+        test = test.iloc[0]
         has_bn = "(BN)" in model
         moved0, moved10 = (hval(model, a, "dist_init", P["epochs"]) for a in (0.0, 1e-10))
         kl0, kl10 = hval(model, 0.0, "kl", 0), hval(model, 1e-10, "kl", 0)
         p0, p10 = acc(model, "student", 0.0, epoch=0), acc(model, "student", 1e-10, epoch=0)
         a0, a10 = seed_acc(model, "student", 0.0), seed_acc(model, "student", 1e-10)
         diff = (a10 - a0).dropna()
+        within = test.p_holm < 0.05  # the Fig. 3 claim's TOST of α = 0 against α = 1e-10
         text = (f"- **{model}**: α = 1e-10 intends ‖θ_S − θ_T‖ = {r.loc[1e-10, 'dist_intended']:.2e} but float32 gives "
                 f"{r.loc[1e-10, 'dist_actual']:.2e}, with {r.loc[1e-10, 'frac_identical']:.2%} of the weights "
                 f"bit-identical to the teacher's"
@@ -353,11 +337,12 @@ def tiny_alpha_text():
                    if 1e-6 in r.index else "") + f". KL before any update: α = 0: {kl0:.2e}, α = 1e-10: {kl10:.2e}; "
                 f"linear probe before any update: {p0:.1f}% vs {p10:.1f}%. After {P['epochs']} epochs the student "
                 f"moved ‖θ − θ_init‖ = {moved0:.2f} (α = 0) and {moved10:.2f} (α = 1e-10); final linear probe "
-                f"{a0.mean():.1f}% vs {a10.mean():.1f}% ({int((diff == 0).sum())} of {len(diff)} seeds identical; α = 1e-10 vs "
-                f"α = 0 {says(key(model, 'student α=1e-10 − student α=0'))}). ")
+                f"{a0.mean():.1f}% vs {a10.mean():.1f}% ({int((diff == 0).sum())} of {len(diff)} seeds identical; "
+                f"α = 0 − α = 1e-10: {test.effect:+.2f} [{test.ci_low:+.2f}, {test.ci_high:+.2f}] points, 90% CI, "
+                f"{'within' if within else 'not shown within'} ±{C.FIG3_ALIKE.delta:g} by TOST). ")
         if has_bn:
             rel = (kl10 - kl0) / abs(kl0) if kl0 else float("nan")
-            same = abs(rel) < 0.01 and not F.result(key(model, "student α=1e-10 − student α=0"))["significant"]
+            same = abs(rel) < 0.01 and within
             text += ("With BN the student runs in train mode (batch statistics) and the teacher in eval mode (initial "
                      "running statistics): "
                      + (f"at identical weights (α = 0) the KL before any update is already {kl0:.2e}, "
@@ -367,9 +352,9 @@ def tiny_alpha_text():
                         f"resolution (~{KL_RESOLUTION:.0e}): the asymmetry did **not** show here. ")
                      + f"The tiny perturbation changes that KL by {rel:+.2%}; "
                      + ("α = 0 and α = 1e-10 are the same experiment up to rounding and seed noise here (KL within 1%, "
-                        "no significant difference in the final probe)." if same else
-                        "α = 0 and α = 1e-10 are **not** the same experiment here (the KL differs by 1% or more, or the "
-                        "final probes differ significantly)."))
+                        "final probes equivalent within the margin)." if same else
+                        "α = 0 and α = 1e-10 are **not** shown to be the same experiment here (the KL differs by 1% or "
+                        "more, or the final probes are not shown equivalent within the margin)."))
         else:
             text += ("Without BN identical weights give the teacher's function: "
                      + (f"at α = 0 the measured KL is {kl0:.1e}, within the float32 resolution of CE − H "
@@ -387,24 +372,37 @@ def tiny_alpha_text():
     return "\n".join(out)
 
 
-tests = F.table()  # accuracy differences in points, KL differences in nats
-plotting.save_table(tests, "stats_02_locality", profile);
-display(tests.round(4))
-display(Markdown(f"### What this run found ({profile} profile: {setting})\n\n"
+display(Markdown(f"### What this run shows ({profile} profile: {setting})\n\n"
                  + "\n\n".join(finding(m) for m in models)
-                 + "\n\n#### What α = 1e-10 means in float32\n\n" + tiny_alpha_text()
-                 + f"\n\nPaired t-tests over seeds, Holm-corrected over the {len(F.rows)} comparisons of this notebook "
-                 "(table above; accuracy differences in points, KL differences in nats)."))
+                 + "\n\n#### What α = 1e-10 means in float32\n\n" + tiny_alpha_text()))
+J.table()
 
 # %% [markdown]
 # ## Input size: does downscaling change the picture?
 #
 # The quick profile trains at 16x16 to save time. Here the α = 1e-10 runs (same seeds, steps and
 # networks) repeat at Fashion-MNIST's native 28x28: teacher and student probes at both sizes, and the
-# student's gain over its teacher at 16x16 minus that at 28x28, paired over seeds (in the Holm family
-# above). The paper profile runs at the datasets' native size and skips this check.
+# student's gain over its teacher at 16x16 minus that at 28x28, paired over seeds (mean with its 95% CI;
+# descriptive: the paper makes no claim about input size). The paper profile runs at the datasets' native
+# size and skips this check.
 
 # %%
+px = {"small": f"{P['image_size']}x{P['image_size']}" if P["image_size"] else "native size",
+      "check": f"{P['size_check']}x{P['size_check']}"}
+
+
+def sized_acc(model, net, probe="linear"):
+    """Accuracy (%) per seed of the α = near run at the size_check input size."""
+    d = sized[(sized.model == model) & (sized.net == net) & (sized.probe == probe) & (sized.epoch == P["epochs"])]
+    return d.groupby("seed")["acc"].mean() * 100
+
+
+def gains(model, probe):
+    """Student minus teacher per seed, at the profile's input size and at size_check."""
+    return (seed_acc(model, "student", near, probe) - seed_acc(model, "teacher", None, probe),
+            sized_acc(model, "student", probe) - sized_acc(model, "teacher", probe))
+
+
 if size_runs:
     rows = []
     for model in models:
@@ -439,50 +437,10 @@ if size_runs:
     lines = []
     for model in models:
         for pr in PROBES:
-            vs_teacher = says(key(model, f"student α={near:g} − teacher at {px['check']}", pr))
-            gap = says(key(model, f"gain at {px['small']} − gain at {px['check']}", pr))
-            lines.append(f"- **{model}**, {labels(pr)}: at "
-                         f"{px['check']} the student {vs_teacher}; its gain at {px['small']} minus its gain at "
-                         f"{px['check']} {gap}.")
+            small, check = gains(model, pr)
+            lines.append(f"- **{model}**, {labels(pr)}: student − teacher at {px['check']} "
+                         f"{diff_ci(sized_acc(model, 'student', pr), sized_acc(model, 'teacher', pr))}; its gain at "
+                         f"{px['small']} minus its gain at {px['check']} {diff_ci(small, check)}.")
     display(Markdown("\n".join(lines)))
 else:
     display(Markdown("No input-size check in this profile (`size_check` is None)."))
-
-# %% [markdown]
-# ## Claims for SUMMARY.md
-
-# %%
-def outcomes(what, sign=1, probe="linear"):
-    return [F.shows(key(m, what, probe), sign) for m in models if key(m, what, probe) in F.rows]
-
-
-def not_different(what, probe="linear"):
-    return [not F.result(key(m, what, probe))["significant"] for m in models if key(m, what, probe) in F.rows]
-
-
-def ours_acc(alphas):
-    return "; ".join(f"{m}: " + ", ".join(f"α={a:g} {acc(m, 'student', a):.1f}" for a in alphas)
-                     + f", teacher {acc(m, 'teacher'):.1f}" for m in models) + f" ({setting})"
-
-
-FIG3 = "Fig. 3 (figure only; the text gives no numbers): ResNet18 and VGG11 on CIFAR-10, 150 epochs"
-claims = []
-if mid is not None:
-    claims.append(summary_mod.claim("Fig. 3", f"Students behave alike for all α ∈ [0, 0.6] (tested: α = {near:g} vs {mid:g}; "
-                                              "yes = no significant difference).", FIG3, ours_acc([near, mid]),
-                                    summary_mod.verdict(not_different(f"student α={near:g} − student α={mid:g}"))))
-if far != near:
-    claims += [summary_mod.claim("Fig. 3", "Larger α converges more slowly to worse probes (tested at the end: "
-                                           f"α = {near:g} beats α = {far:g}).", FIG3, ours_acc([near, far]),
-                                 summary_mod.verdict(outcomes(f"student α={near:g} − student α={far:g}"))),
-               summary_mod.claim("Fig. 3", f"Even α = {far:g} students beat their teachers.", FIG3, ours_acc([far]),
-                                 summary_mod.verdict(outcomes(f"student α={far:g} − teacher"))),
-               summary_mod.claim("Fig. 17", "Students far from the teacher (α = 1) reduce the KL less.",
-                                 "Fig. 17 (figure only)", "; ".join(
-                                     f"{m}: final KL α={near:g} {hval(m, near, 'kl', P['epochs']):.2e}, α={far:g} "
-                                     f"{hval(m, far, 'kl', P['epochs']):.2e}" for m in models) + f" ({setting})",
-                                 summary_mod.verdict(outcomes(f"final KL α={far:g} − α={near:g}", 1, "KL")))]
-summary_mod.save(claims, "02_locality", profile)
-display(Markdown(summary_mod.RULE + " A claim of no difference counts as reproduced where the test finds none "
-                 f"(weak evidence with {n_seeds} seeds)."))
-pd.DataFrame(claims)

@@ -176,9 +176,9 @@ flat = {}
 for ax, probe in zip(axes[0], PROBES):
     for j, (name, d) in enumerate(lines.items()):
         m = d[d.probe == probe].groupby("step").acc.mean() * 100
-        per_seed = d[d.probe == probe].assign(value=lambda x: x.acc * 100)
+        seed_curves = d[d.probe == probe].assign(value=lambda x: x.acc * 100)
         start = untrained[untrained.probe == probe].acc.mean() * 100 if len(untrained) else None
-        flat[name, probe] = (stats.flat_from(per_seed, FLAT_EPS, FLAT_K, baseline=start), int(m.index.max()))
+        flat[name, probe] = (stats.flat_from(seed_curves, FLAT_EPS, FLAT_K, baseline=start), int(m.index.max()))
         control = name == "independent control"
         ax.plot(m.index, m.values, "o--" if control else "o-", ms=3, lw=1.2, label=name,
                 color="k" if control else plt.get_cmap("tab10")(j))

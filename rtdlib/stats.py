@@ -38,8 +38,7 @@ def mean_ci(values, level=0.95) -> tuple[float, float]:
     v = np.asarray(values, dtype=float)
     if len(v) < 2:
         return float(v.mean()), float("nan")
-    lo, hi = stats.t.interval(level, len(v) - 1, loc=v.mean(), scale=stats.sem(v))
-    return float(v.mean()), float((hi - lo) / 2)
+    return float(v.mean()), float(stats.sem(v) * stats.t.ppf((1 + level) / 2, len(v) - 1))
 
 
 def ci(d, level=0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -50,8 +49,8 @@ def ci(d, level=0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if n < 2:
         nan = np.full_like(mean, np.nan)
         return mean, nan, nan
-    lo, hi = stats.t.interval(level, n - 1, loc=mean, scale=d.std(-1, ddof=1) / np.sqrt(n))
-    return mean, lo, hi
+    half = d.std(-1, ddof=1) / np.sqrt(n) * stats.t.ppf((1 + level) / 2, n - 1)
+    return mean, mean - half, mean + half
 
 
 def no_spread(d) -> np.ndarray:

@@ -87,7 +87,7 @@ def render(profile: str, folder: Path | None = None) -> Path:
         lines += ["| " + " | ".join(cell(c) for c in (
             f"{r['figure']} ({r['year']})", r["words"], f"**{r['outcome']}**: {r['reason']}", effect_text(r),
             r["n"], num(r["p_holm"]), f"{r['delta']:g} {r['unit']}", num(r["mde"]),
-            f"{r['test']} ({r['steps']})", r["differs"])) + f" | `notebooks/{nb}.py` |" for nb, r in rows]
+            r["test"], r["differs"])) + f" | `notebooks/{nb}.py` |" for nb, r in rows]
     if legacy:
         counts = ", ".join(f"{sum(r['reproduces'] == v for _, r in legacy)} {v}" for v in VERDICTS)
         lines += ["", "## Not yet judged by the claims engine", "",

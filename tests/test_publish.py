@@ -127,7 +127,8 @@ def test_summary_renders_every_notebooks_claims(tmp_path):
 def test_summary_rejects_a_hand_edited_verdict(tmp_path):
     claims_file(tmp_path, "02_locality", [{"figure": "Fig. 3", "claim": "c", "paper": "p", "ours": "o",
                                            "reproduces": "mostly"}])
-    with pytest.raises(ValueError, match=r"claims_02_locality.json, row 0: reproduces 'mostly' is not one of yes, partly, no$"):
+    with pytest.raises(ValueError, match=r"claims_02_locality.json, row 0: "
+                                         r"reproduces 'mostly' is not one of yes, partly, no$"):
         summary.render("quick", tmp_path)
     assert not (tmp_path / "SUMMARY.md").exists()
 
@@ -136,4 +137,5 @@ def test_manifest_rendering_writes_the_summary(tmp_path, monkeypatch):
     monkeypatch.setattr(notebooks, "FIGURES", tmp_path)
     claims_file(tmp_path / "quick", "09_architectures", [summary.claim("Table 5", "c", "p", "o", "no")])
     notebooks.write_manifest("quick")
-    assert "1 claims of notebooks still on the old rule (0 yes, 0 partly, 1 no)" in (tmp_path / "quick" / "SUMMARY.md").read_text()
+    text = (tmp_path / "quick" / "SUMMARY.md").read_text()
+    assert "1 claims of notebooks still on the old rule (0 yes, 0 partly, 1 no)" in text

@@ -21,6 +21,8 @@ def test_paired_test_is_paired():
     assert stats.p_directional(A - B, 1) == pytest.approx(0.005528, abs=1e-6)
     assert stats.p_directional(A - B, -1) == pytest.approx(1 - 0.005528, abs=1e-6)
     assert sp.ttest_ind(A, B).pvalue == pytest.approx(0.845, abs=1e-3)  # what the unpaired mutant would give
+    # two pairs are a test too: t = 1.5 / (0.7071 / √2) = 3 with 1 df, one-sided p = 1/2 − atan(3)/π = 0.10242
+    assert stats.p_directional([1.0, 2.0]) == pytest.approx(0.10242, abs=1e-5)
 
 
 def test_holm_is_holm_not_bonferroni():
@@ -41,6 +43,9 @@ def test_holm_equals_statsmodels_on_every_family_and_runs_over_many():
 def test_mean_ci_uses_the_two_sided_quantile():
     # sem = √2.5 / √5 = 0.7071; t_{0.975, 4} = 2.7764: half-width 1.963 (t_{0.95, 4} would give 1.508)
     assert stats.mean_ci([1, 2, 3, 4, 5]) == pytest.approx((3.0, 1.9632), abs=1e-4)
+    # two values already have an interval: sem = 1, t_{0.975, 1} = tan(0.475 π) = 12.706
+    assert stats.mean_ci([1, 3]) == pytest.approx((2.0, 12.7062), abs=1e-4)
+    assert stats.mean_ci([2, 2, 2]) == (2.0, 0.0)  # no spread: a zero-width interval, not NaN
 
 
 def test_differences_equal_up_to_rounding_are_not_significant():
@@ -78,7 +83,7 @@ def test_minimum_detectable_effect_of_the_paired_one_sided_test():
     rng = np.random.default_rng(2)
     d = rng.normal(stats.mde(5, 1.0), 1.0, (20_000, 5))
     assert (stats.p_directional(d) < 0.05).mean() == pytest.approx(0.80, abs=0.012)
-    assert np.isnan(stats.mde(1, 1.0))
+    assert np.isnan(stats.mde(1, 1.0)) and stats.mde(2, 1.0) == pytest.approx(5.7928, abs=1e-4)
 
 
 def test_minimum_detectable_margin_of_tost_has_80_percent_power_by_simulation():

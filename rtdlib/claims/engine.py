@@ -194,8 +194,12 @@ def evaluate(claim: Claim, data: pd.DataFrame, settings: dict | None = None, dif
 
 
 def label(test: dict, cols) -> str:
-    """'small_vgg (no BN), step 234': the family values identifying a test."""
-    return ", ".join(f"{c} {test[c]:,}" if c == "step" else str(test[c]) for c in cols) or "the one test"
+    """'small_vgg (no BN), alpha 0.3, step 234': the family values identifying a test (names say themselves)."""
+    def one(c, v):
+        if isinstance(v, str):
+            return v
+        return f"{c} {int(v):,}" if float(v).is_integer() and c == "step" else f"{c} {v:g}"
+    return ", ".join(one(c, test[c]) for c in cols) or "the one test"
 
 
 def reason(claim: Claim, outcome: int, tests: list[dict], decider: int) -> str:
@@ -208,17 +212,18 @@ def reason(claim: Claim, outcome: int, tests: list[dict], decider: int) -> str:
         return "no spread across seeds in any test: the t-test is undefined"
     n_for = sum(t["p_holm"] < LEVEL for t in tests)
     a, b = claim.arms
+    every = f"all {k} tests" if k > 1 else "the test"
     if claim.kind == "directional":
         side = "above" if claim.direction > 0 else "below"
         if outcome == 0:
-            return f"{a} significantly {side} {b} in {'all ' + str(k) + ' tests' if k > 1 else 'the test'}"
+            return f"{a} significantly {side} {b} in {every}"
         if outcome == 1:
             return f"{a} significantly {'below' if claim.direction > 0 else 'above'} {b}{where}, against the paper"
         power = f"; MDE {dec['mde']:.2g} > δ = {claim.delta:g}: underpowered" if dec["mde"] > claim.delta else ""
         return (f"{n_for} of {k} tests significant in the paper's direction; weakest{where} p_Holm = "
                 f"{dec['p_holm']:.2g}{power}")
     if outcome == 0:
-        return f"{a} − {b} within ±δ = ±{claim.delta:g} (TOST) in {'all ' + str(k) + ' tests' if k > 1 else 'the test'}"
+        return f"{a} − {b} within ±δ = ±{claim.delta:g} (TOST) in {every}"
     if outcome == 1:
         return f"{a} − {b} entirely outside ±δ = ±{claim.delta:g}{where}"
     power = (f"; the smallest margin this design shows with 80% power is {dec['mde']:.2g}"

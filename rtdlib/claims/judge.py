@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .. import summary
+from .. import summary, tidy
 from ..profiles import PROFILES
 from .engine import Claim, evaluate
 
@@ -49,12 +49,22 @@ def text(key: str, value) -> str:
     return str(value)
 
 
-class Judge:
-    """The claims of one notebook run: `evaluate` each, then `save` them for SUMMARY.md."""
+def trained_precision(settings: dict, results) -> str | None:
+    """What the runs trained in: the setting, or for "auto" what the machine that ran them resolved it to."""
+    precision = settings.get("precision")
+    if precision != "auto" or not results:
+        return precision
+    return "bf16" if any(r.meta.get("native_bf16") for r in results) else "fp32"
 
-    def __init__(self, notebook: str, settings: dict, steps=None, precision: str | None = None):
+
+class Judge:
+    """The claims of one notebook run: `evaluate` each, then `save` them for SUMMARY.md. results: the runs
+    the claims rest on (their steps and precision enter the "differs from the paper" cell)."""
+
+    def __init__(self, notebook: str, settings: dict, results=()):
         self.notebook, self.settings, self.rows = notebook, settings, []
-        self.differs = differs_from_paper(notebook, settings, steps, precision)
+        steps = max((tidy.steps(r) for r in results), default=None)
+        self.differs = differs_from_paper(notebook, settings, steps, trained_precision(settings, results))
 
     def evaluate(self, claim: Claim, data: pd.DataFrame) -> dict:
         """Judge `claim` on paired data (see engine.evaluate); the row is kept for save()."""
