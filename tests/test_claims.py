@@ -137,7 +137,7 @@ def test_judge_records_rows_that_summary_renders(tmp_path):
     run = SimpleNamespace(metrics={"steps": 2106}, config={"epochs": 9}, meta={"native_bf16": True})
     J = claims.Judge("01_student_vs_teacher", {"dataset": "fashion-mnist", "image_size": 16, "precision": "auto",
                                                "seeds": [0, 1, 2, 3, 4], "epochs": 9}, [run])
-    assert J.differs == ("dataset fashion-mnist (paper: cifar10); input size 16 (paper: native); 2,106 steps "
+    assert J.differs == ("dataset fashion-mnist (paper: cifar10); input size 16 (paper: 32); 2,106 steps "
                          "(paper: 150 epochs); bf16 training (paper: fp32); 5 seeds (paper: 3)")
     J.evaluate(claim(key="a"), frame({"A": UP}))
     J.evaluate(claim("equivalence", key="b"), frame({"A": NOISY}))
