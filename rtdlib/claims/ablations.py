@@ -1,6 +1,6 @@
 """Claims of Figs. 10, 11, 12 (2023 paper, App. B), judged in notebooks/04_ablations.py.
 
-Arms are final linear probe accuracies in points per (model, seed): the student's and its teacher's
+Arms are final linear probe accuracies in points per seed: the student's and its teacher's
 (Fig. 11), the paper's head's student and another head's (Fig. 12), and for Fig. 10 the student's mean
 over the output dimensions m at or above the bottleneck and over those below it (m = 1 left out:
 `m_sides`)."""
@@ -41,6 +41,8 @@ def input_side(settings: dict) -> int:
 
 
 def crippled_instance_norm(settings: dict) -> str | None:
+    if INSTANCE not in settings["norms"]:
+        return "this profile does not train instance norm (its norms: " + ", ".join(settings["norms"]) + ")"
     side = input_side(settings)
     if side > SMALLEST_SIDE:
         return None
@@ -69,14 +71,14 @@ FIG11_NORMS = Claim(
     test="final linear probe, student − its own teacher > 0, one-sided paired t over seeds, per norm layer "
          "(instance norm is its own claim)",
     arms=("student", "teacher"), metric="linear probe accuracy", kind="directional", delta=GAIN, delta_why=GAIN_WHY,
-    probes=("linear",), family=("model", "norm"))
+    probes=("linear",), family=("arch", "norm"))
 
 FIG11_INSTANCE = Claim(
     key="fig11_instance_norm", figure="Fig. 11", year=2023,
     words="The effect also occurs with batch-independent normalization: instance norm.",
     test="final linear probe, student − its own teacher > 0, one-sided paired t over seeds, instance norm",
     arms=("student", "teacher"), metric="linear probe accuracy", kind="directional", delta=GAIN, delta_why=GAIN_WHY,
-    probes=("linear",), family=("model", "norm"), unreachable=crippled_instance_norm)
+    probes=("linear",), family=("arch", "norm"), unreachable=crippled_instance_norm)
 
 FIG12_HEAD = Claim(
     key="fig12_paper_head_best", figure="Fig. 12", year=2023,
