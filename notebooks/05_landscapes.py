@@ -26,8 +26,9 @@
 # around the teacher (half-width: the profile's `crop` times the α≈0 student's distance), Figs. 15/16 the same with the encoder-only KL (softmax over encoder features).
 #
 # **Seeds.** The figures show the teacher and students of the first seed, as the paper shows one. The
-# asymmetric-valley verdict needs more: the crop around the teacher is computed for every seed of the
-# profile and the verdict is a paired test over them (last section).
+# claims need more: the crop around the teacher is computed for every seed of the profile, and so are
+# `null_directions` random lines through each seed's teacher, as long as its α≈0 student's displacement
+# and sampled at the crop's offsets (losses only): the null of the asymmetric valley (last section).
 #
 # **BN buffers.** Grid networks run in eval mode, and only parameters move in the plane; what a point
 # uses as BN running statistics is a recorded choice (`bn`, in every panel title). With the teacher's
@@ -59,9 +60,9 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rtdlib import plotting, stats, sweeps, tidy
+from rtdlib import claims, plotting, sweeps, tidy
 from rtdlib import landscape_plots as lp
-from rtdlib import summary as summary_mod
+from rtdlib.claims import landscapes as C
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
 
@@ -70,11 +71,12 @@ P = settings("05_landscapes", profile, resolution=resolution, epochs=epochs, bn=
              eval_size=eval_size, probe_train=probe_train, probe_test=probe_test, crop_probe_test=crop_probe_test)
 plotting.style()
 grids = sweeps.landscape_grids(P)
+nulls = sweeps.valley_nulls(P)
 P
 
 # %%
 endpoints = run_all("distill", sweeps.landscape_distills(P))  # first, side by side (each grid needs them)
-results = dict(zip(grids, run_all("landscape", grids.values())))
+results = dict(zip([*grids, *nulls], run_all("landscape", [*grids.values(), *nulls.values()])))
 M = {k: r.metrics for k, r in results.items()}
 first_seed = P["seeds"][0]
 setting = plotting.setting(P["dataset"], [tidy.steps(r) for r in endpoints], [first_seed], P["image_size"])
@@ -166,7 +168,7 @@ panel_figure(bn_keys, ["kl", "linear"], ["shared view"] * 2, "extra_landscapes_b
 
 # %%
 rows = []
-for key, m in M.items():
+for key, m in ((k, M[k]) for k in grids):
     for s, off in enumerate(m["stack"]):
         for i, b in enumerate(m["b"]):
             for j, a in enumerate(m["a"]):
@@ -174,17 +176,23 @@ for key, m in M.items():
                              **{k: m["grids"][k][s][i][j] for k in m["grids"]}})
 table = pd.DataFrame(rows)
 plotting.save_table(table, "fig05_13_16_landscape_grids", profile);
-points = pd.DataFrame([{"grid": k, **p} for k, m in M.items() for p in m["points"]])
+points = pd.DataFrame([{"grid": k, **p} for k in grids for p in M[k]["points"]])
 points
 
 
 # %% [markdown]
-# ## The asymmetric valley over seeds, the segments between the points, and the BN choice
+# ## The paper's claims, judged by the claims engine
 #
-# On the e1 axis of every seed's crop (e1 points from θ_T to the α≈0 student), we compare the k-th grid
-# point towards the student with the k-th point away from it, for every k up to the crop's edge, and
-# average over k per seed: log10 KL (the paper: steep away, gentle towards) and the linear probe (the
-# paper: higher towards, the flat side). Paired t-tests over seeds, Holm-corrected together.
+# Declared once in `rtdlib/claims/landscapes.py` and judged by `rtdlib.claims`, one-sided in the paper's
+# direction over seeds. On the e1 axis of every seed's crop (e1 points from θ_T to the α≈0 student) we pair
+# the k-th grid point towards the student with the k-th point away from it, for every k up to the crop's
+# edge, and average over k per seed:
+#
+# - **Fig. 14, asymmetric valley**: A = mean log10 KL away − towards. Any direction through a curved
+#   landscape is somewhat asymmetric, so A is compared with the same asymmetry along `null_directions`
+#   random directions through the same teacher, each as long as the student's displacement and sampled at
+#   the same offsets: per seed, A minus the mean |A| of the random lines (their orientation is arbitrary).
+# - **Fig. 5, the gentle side probes higher**: the linear probe towards the student minus away from it.
 
 # %%
 n_test = grids["shared/ortho/zoom"].probe_test
@@ -196,32 +204,58 @@ def se(p, n=n_test):
     return np.sqrt(p * (1 - p) / n)
 
 
+def sides(a):
+    """(index of the teacher, k = 1 .. the crop's edge) on an axis of offsets through 0."""
+    c = int(np.argmin(np.abs(a)))
+    return c, range(1, min(c, len(a) - 1 - c) + 1)
+
+
+def log_kl(values):
+    return np.log10(np.clip(np.asarray(values, float), 1e-300, None))  # the teacher's own KL is 0
+
+
 def e1_axis(m):
     """±k grid steps along e1 from the teacher: distance, KL and probe away from / towards the α≈0 student."""
     za, zb = np.asarray(m["a"]), np.asarray(m["b"])
-    i0, c = int(np.argmin(np.abs(zb))), int(np.argmin(np.abs(za)))
+    i0, (c, ks) = int(np.argmin(np.abs(zb))), sides(za)
     kl, lin = np.asarray(m["grids"]["kl"][0][i0]), np.asarray(m["grids"]["linear"][0][i0])
     return pd.DataFrame([{"distance": za[c + k], "KL away": kl[c - k], "KL towards": kl[c + k],
-                          "probe away": lin[c - k], "probe towards": lin[c + k]}
-                         for k in range(1, min(c, len(za) - 1 - c) + 1)]), lin[c]
+                          "probe away": lin[c - k], "probe towards": lin[c + k]} for k in ks]), lin[c]
+
+
+def random_asymmetries(m):
+    """|mean log10 KL on the − side − on the + side| of every random line (its orientation is arbitrary)."""
+    c, ks = sides(np.asarray(m["a"]))
+    kl = log_kl(m["grids"]["kl"][0])  # (direction, offset)
+    return np.abs(np.mean([kl[:, c - k] - kl[:, c + k] for k in ks], axis=0))
 
 
 per_seed = []
 for seed, k in zoom_keys.items():
     v, _ = e1_axis(M[k])
-    per_seed.append({"seed": seed, "points per side": len(v),
-                     "log10 KL away": np.log10(v["KL away"].clip(lower=1e-300)).mean(),
-                     "log10 KL towards": np.log10(v["KL towards"].clip(lower=1e-300)).mean(),
-                     "probe away (%)": v["probe away"].mean() * 100, "probe towards (%)": v["probe towards"].mean() * 100})
-per_seed = pd.DataFrame(per_seed).set_index("seed")
-F = stats.Family()
-KL_KEY = F.add("valley: mean log10 KL away − towards", per_seed["log10 KL away"], per_seed["log10 KL towards"])
-PROBE_KEY = F.add("valley: mean probe towards − away", per_seed["probe towards (%)"], per_seed["probe away (%)"])
-tests = F.table()  # KL difference in log10 units, probe difference in points
-plotting.save_table(per_seed.reset_index(), "fig14_valley_per_seed", profile);
-plotting.save_table(tests, "stats_05_landscapes", profile);
-display(per_seed.round(3), tests.round(4))
+    null = M[f"null/seed={seed}"]
+    assert np.allclose(null["a"], M[k]["a"]), "the random lines must sample the crop's offsets"
+    rand = random_asymmetries(null)
+    student = (log_kl(v["KL away"]) - log_kl(v["KL towards"])).mean()
+    per_seed.append({"seed": seed, "points per side": len(v), "student direction": student,
+                     "random directions": rand.mean(), "largest random |A|": rand.max(),
+                     "random lines at least as asymmetric": f"{(rand >= student).sum()} of {len(rand)}",
+                     "towards the student": v["probe towards"].mean() * 100,
+                     "away from the student": v["probe away"].mean() * 100})
+per_seed = pd.DataFrame(per_seed)
+J = claims.Judge("05_landscapes", P, steps=max(map(tidy.steps, endpoints)), precision=P["precision"])
+for c in C.CLAIMS:
+    J.evaluate(c, per_seed)
+plotting.save_table(per_seed, "fig14_valley_per_seed", profile);
+plotting.save_table(J.tests(), "stats_05_landscapes", profile);
+J.save(profile)
+display(Markdown("\n".join(f"- {claims.sentence(r)}" for r in J.rows)))
+display(per_seed.round(3), J.tests().round(4))
 
+# %% [markdown]
+# ## What else this run shows (descriptive: no outcome)
+
+# %%
 valley, p_teacher = e1_axis(M["shared/ortho/zoom"])
 valley["SE of difference"] = np.hypot(se(valley["probe towards"]), se(valley["probe away"]))
 display(valley)
@@ -252,7 +286,6 @@ shared = M["shared/interp"]
 lam, kl_local = segment(shared, 1, "kl")
 _, lin_local = segment(shared, 1, "linear")
 _, kl_far = segment(shared, 2, "kl")
-barrier = kl_local.max() > 1.05 * max(kl_local[0], kl_local[-1])
 fresh = M["nonlocal/ortho"]["points"]
 moved_far = np.hypot(fresh[2]["a"] - fresh[1]["a"], fresh[2]["b"] - fresh[1]["b"])
 bn_rows = pd.DataFrame([{"BN buffers": BN_LABEL[grids[k].bn], "point": p["name"],
@@ -260,27 +293,19 @@ bn_rows = pd.DataFrame([{"BN buffers": BN_LABEL[grids[k].bn], "point": p["name"]
                         for k in bn_keys for p in M[k]["points"]])
 display(bn_rows)
 bn_t, bn_o = (bn_rows[bn_rows["BN buffers"] == BN_LABEL[grids[k].bn]].reset_index(drop=True) for k in bn_keys)
-n_seeds = len(zoom_keys)
-text = f"""### What this run found ({profile} profile; BN buffers: {BN_LABEL[P['bn']]} unless stated)
+text = f"""### What this run shows ({profile} profile; BN buffers: {BN_LABEL[P['bn']]} unless stated)
 
-- **Asymmetric valley at the teacher, over {n_seeds} seeds** (crop around θ_T, tables above): the mean log10 KL
-  away from the α≈0 student minus towards it {F.says(KL_KEY, better='is higher away (steep away, gentle towards)',
-  worse='is higher towards (steep towards, gentle away)', scale=1, unit='log10 units')}; the paper (Sec. 5) finds a
-  steep rise away from θ*_S(0) and a gradual one towards it.
-- **Probing on the two sides, over {n_seeds} seeds**: the mean linear probe towards the student minus away from it
-  {F.says(PROBE_KEY, better='is higher towards the student', worse='is higher away from the student', scale=1)}; the
-  paper reads the gentle direction, towards θ*_S(0), as leading into a region of high probing accuracy (He et al.
-  2019: the flatter side of an asymmetric valley generalizes better). Seed {first_seed} in detail (linear probe
-  on {n_test} test images, ± the binomial standard error of one grid point): at distance {near['distance']:.3g}
-  towards {near['probe towards']*100:.1f} ± {se(near['probe towards'])*100:.1f}%, away
-  {near['probe away']*100:.1f} ± {se(near['probe away'])*100:.1f}%, the teacher {p_teacher*100:.1f} ± {se(p_teacher)*100:.1f}%.
+- **The two sides of the valley, seed {first_seed}** (linear probe on {n_test} test images, ± the binomial
+  standard error of one grid point): at distance {near['distance']:.3g} towards the student
+  {near['probe towards']*100:.1f} ± {se(near['probe towards'])*100:.1f}%, away {near['probe away']*100:.1f} ±
+  {se(near['probe away'])*100:.1f}%, the teacher {p_teacher*100:.1f} ± {se(p_teacher)*100:.1f}%.
 - **Teacher → α≈0 student** (seed {first_seed}; distance {local_pt['a']:.3g}; {len(lam)} grid nodes on the segment): KL goes from
   {kl_local[0]:.2e} to {kl_local[-1]:.2e} with a maximum of {kl_local.max():.2e} at λ1 = {lam[np.argmax(kl_local)]:.2f}
-  ({'a barrier: the student sits in a separate local minimum' if barrier else 'no barrier on this grid: the student is downhill of the path'});
+  ({kl_local.max() / max(kl_local[0], kl_local[-1]):.3g}× the larger end; one seed, so no test);
   the linear probe goes from {lin_local[0]*100:.1f}% to {lin_local[-1]*100:.1f}% (peak {lin_local.max()*100:.1f}%;
   ± {se(lin_local.max(), grids['shared/interp'].probe_test)*100:.1f} at {grids['shared/interp'].probe_test} test images).
 - **Teacher → α = 1 student** (seed {first_seed}): KL from {kl_far[0]:.2e} to {kl_far[-1]:.2e}, maximum {kl_far.max():.2e} on the segment
-  ({'a barrier' if kl_far.max() > 1.05 * max(kl_far[0], kl_far[-1]) else 'no barrier on this grid'}).
+  ({kl_far.max() / max(kl_far[0], kl_far[-1]):.3g}× the larger end).
 - **Distances** (orthonormal coordinates, seed {first_seed}): the α≈0 student moved {local_pt['a']:.3g} from the teacher; the α = 1
   student moved {moved_far:.3g} from its fresh initialization, which lies {fresh[1]['a']:.3g} from the teacher.
 - **BN buffers** (shared view, seed {first_seed}, table above): with the buffers {bn_o['BN buffers'][0]} the teacher point has KL
@@ -293,20 +318,5 @@ if profile != "paper":
              "shapes, not values.")
 display(Markdown(text))
 
-# %% [markdown]
-# ## Claims for SUMMARY.md
-
 # %%
-ours_kl = (f"mean log10 KL away {per_seed['log10 KL away'].mean():.2f} vs towards {per_seed['log10 KL towards'].mean():.2f} "
-           f"({n_seeds} seeds; endpoints {setting.rsplit(' · ', 1)[0]})")
-ours_probe = (f"mean linear probe towards {per_seed['probe towards (%)'].mean():.1f}% vs away "
-              f"{per_seed['probe away (%)'].mean():.1f}% ({n_seeds} seeds; endpoints {setting.rsplit(' · ', 1)[0]})")
-claims = [summary_mod.claim("Fig. 14", "Around the teacher the loss forms an asymmetric valley: steep away from "
-                                       "θ*_S(0), gradual towards it.", "Figs. 5, 13, 14 (figure only; ResNet18, CIFAR-10)",
-                            ours_kl, summary_mod.verdict([F.shows(KL_KEY)])),
-          summary_mod.claim("Fig. 5", "The gentle side of the valley, towards θ*_S(0), is a region of high probing "
-                                      "accuracy.", "Figs. 5, 13 (figure only; ResNet18, CIFAR-10)", ours_probe,
-                            summary_mod.verdict([F.shows(PROBE_KEY)]))]
-summary_mod.save(claims, "05_landscapes", profile)
-display(Markdown(summary_mod.RULE))
-pd.DataFrame(claims)
+J.table()

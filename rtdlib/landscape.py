@@ -5,14 +5,17 @@ A plane through three parameter vectors (the teacher θ_T and two others) in
   orthonormal coordinates:   θ(x, y)  = θ_T + x e1 + y e2, e1, e2 Gram-Schmidt     (Figs. 13-16),
 or two filter-normalized random directions around one point (Li et al. 2018: every filter of a
 direction as long as that filter of the point). Optional stacked planes step along a third, random
-direction orthogonal to the plane.
+direction orthogonal to the plane. View "lines" is no plane: `directions` straight lines through θ_T,
+each along a filter-normalized random direction rescaled to the length of θ*_S(α≈0) − θ_T, sampled
+at the offsets of the crop around the teacher (the null of the asymmetric valley, Fig. 14).
 
 Views (θ*_S(α): the student trained from locality α; θ_S(1): the fresh init):
   nonlocal: θ_T, θ_S(1), θ*_S(1)      shared: θ_T, θ*_S(α≈0), θ*_S(1)      random: around one point
+  lines: through θ_T along random directions as long as θ*_S(α≈0) − θ_T (grid rows: one per direction)
 
 At every grid point: distillation cross-entropy and KL to the teacher on a fixed train subset,
 the encoder-only KL (softmax over encoder features, Fig. 15), linear-probe and k-NN accuracy of
-encoder features, and ‖θ‖. Grid networks run in eval mode; their BN buffers are the teacher's
+encoder features (NaN with `probes=False`: the losses alone are far cheaper), and ‖θ‖. Grid networks run in eval mode; their BN buffers are the teacher's
 (`bn="teacher"`, so the teacher point reproduces the teacher exactly) or re-estimated on the
 fixed train subset at every point (`bn="recompute"`). Only parameters move in the plane.
 
@@ -34,14 +37,14 @@ import torch.nn.functional as F
 from torch.func import functional_call, vmap
 
 from . import data, models
-from .config import ConfigError, DistillCfg, check_choice, check_range
+from .config import ConfigError, DistillCfg, added, check_choice, check_range
 from .determinism import training_device
 from .distill import distill, make_nets, probe_dataset
 from .probe import EVAL_BATCH, knn_probe, linear_probe, recalibrate_bn
 from .progress import bar
 from .store import Store
 
-VIEWS = ("nonlocal", "shared", "random")
+VIEWS = ("nonlocal", "shared", "random", "lines")
 COORDS = ("interp", "ortho")
 BN_CHOICES = ("teacher", "recompute")
 CENTERS = ("teacher", "local", "nonlocal")
@@ -52,7 +55,7 @@ METRICS = ("loss", "kl", "enc_kl", "linear", "knn", "norm")
 class LandscapeCfg:
     distill: DistillCfg = field(default_factory=DistillCfg)  # the endpoints' runs (alpha set per point)
     view: str = "shared"
-    coords: str = "interp"             # ignored by view "random" (its axes are the two directions)
+    coords: str = "interp"             # ignored by views "random" and "lines" (their axes are the directions)
     resolution: int = 11               # points per axis
     margin: float = 0.25               # window: the points' bounding box padded by this fraction
                                        # (interp: rounded to whole grid steps so the points are nodes)
@@ -69,6 +72,8 @@ class LandscapeCfg:
     batched: bool = False              # vmap over grid points (same numbers; speed in `make bench`)
     chunk: int = 8                     # grid points per vmapped call / per checkpoint
     dir_seed: int = 0                  # random directions (view random, third direction)
+    directions: int = added(0)         # view "lines": how many random lines (the grid's rows)
+    probes: bool = added(True)         # False: losses only, the probe metrics are NaN
 
     def __post_init__(self):
         check_choice("landscape view", self.view, VIEWS)
@@ -83,6 +88,11 @@ class LandscapeCfg:
         object.__setattr__(self, "stack", tuple(float(s) for s in self.stack))
         if not self.stack:
             raise ConfigError("stack must hold at least one offset, e.g. (0.0,)")
+        lines = self.view == "lines"
+        if lines != (self.directions > 0) or (lines and (self.crop <= 0 or self.stack != (0.0,))):
+            raise ConfigError(f"view {self.view!r} with directions = {self.directions!r}, crop = {self.crop!r}, "
+                              f"stack = {self.stack!r}: view 'lines' needs directions >= 1, crop > 0 and stack "
+                              "(0.0,); every other view directions = 0")
         for what in ("resolution", "eval_size", "probe_train", "probe_test", "linear_steps", "chunk"):
             v = getattr(self, what)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -165,6 +175,26 @@ def random_plane(center, net, seed: int, name: str) -> Plane:
     return Plane(center, u, v, off_plane(third, *orthonormal_pair(u, v), third.norm()), [(name, 0.0, 0.0)])
 
 
+@dataclass
+class Lines:
+    """θ(a, k) = origin + a·dirs[k]: straight lines through one point; `length` is the unit of the crop."""
+    origin: torch.Tensor
+    dirs: list
+    length: float
+    points: list
+
+    def at(self, a, b, c=0.0) -> torch.Tensor:
+        return self.origin + a * self.dirs[int(b)]
+
+
+def random_lines(theta_t, theta_local, net, cfg: LandscapeCfg) -> Lines:
+    """`cfg.directions` filter-normalized random directions at θ_T (seeds dir_seed + 3 on: the planes use
+    dir_seed .. dir_seed + 2), each rescaled to the length of θ*_S(α≈0) − θ_T."""
+    length = (theta_local - theta_t).norm()
+    dirs = [filter_normalized_direction(net, theta_t, cfg.dir_seed + 3 + k) for k in range(cfg.directions)]
+    return Lines(theta_t, [d / d.norm() * length for d in dirs], length.item(), [("teacher", 0.0, 0.0)])
+
+
 def window(cfg: LandscapeCfg, points) -> tuple[float, float, float, float]:
     """(a0, a1, b0, b1): the points' bounding box padded by `margin`, or a square crop around the teacher."""
     if cfg.view == "random":
@@ -189,7 +219,7 @@ def window(cfg: LandscapeCfg, points) -> tuple[float, float, float, float]:
 
 def endpoint_cfgs(cfg: LandscapeCfg) -> dict[str, DistillCfg]:
     """The distillation runs a landscape needs: 'local' (alpha = local_alpha) and/or 'nonlocal' (alpha = 1)."""
-    need = {"nonlocal": ["nonlocal"], "shared": ["local", "nonlocal"],
+    need = {"nonlocal": ["nonlocal"], "shared": ["local", "nonlocal"], "lines": ["local"],
             "random": [] if cfg.center == "teacher" else [cfg.center]}[cfg.view]
     alphas = {"local": cfg.local_alpha, "nonlocal": 1.0}
     return {k: replace(cfg.distill, alpha=alphas[k]) for k in need}
@@ -211,7 +241,9 @@ def endpoints(cfg: LandscapeCfg, store: Store, device):
     return teacher, vecs
 
 
-def build_plane(cfg: LandscapeCfg, teacher, vecs) -> Plane:
+def build_plane(cfg: LandscapeCfg, teacher, vecs) -> Plane | Lines:
+    if cfg.view == "lines":
+        return random_lines(vecs["teacher"], vecs["local"], teacher, cfg)
     third = filter_normalized_direction(teacher, vecs["teacher"], cfg.dir_seed + 2)  # the planes start at θ_T
     if cfg.view == "nonlocal":
         return plane(vecs["teacher"], vecs["fresh"], vecs["nonlocal"], cfg.coords, third,
@@ -284,10 +316,12 @@ class Evaluator:
             ce, kl, ekl = ce + c, kl + k, ekl + ce_kl_sums(fs, ft)[1]
         n = len(self.x_eval)
         return {"loss": ce / n, "kl": kl / n, "enc_kl": ekl / n,
-                "linear": linear_probe(f_ptr, self.y_ptr, f_pte, self.y_pte, self.num_classes,
-                                       self.cfg.linear_steps, self.cfg.distill.probe.linear_l2),
-                "knn": knn_probe(f_ptr, self.y_ptr, f_pte, self.y_pte, self.num_classes,
-                                 self.cfg.distill.probe.knn_k, self.cfg.distill.probe.knn_metric),
+                "linear": math.nan if f_ptr is None else linear_probe(
+                    f_ptr, self.y_ptr, f_pte, self.y_pte, self.num_classes, self.cfg.linear_steps,
+                    self.cfg.distill.probe.linear_l2),
+                "knn": math.nan if f_ptr is None else knn_probe(
+                    f_ptr, self.y_ptr, f_pte, self.y_pte, self.num_classes, self.cfg.distill.probe.knn_k,
+                    self.cfg.distill.probe.knn_metric),
                 "norm": theta.norm().item()}
 
     @torch.no_grad()
@@ -300,8 +334,8 @@ class Evaluator:
             self.net.load_state_dict(state, strict=True)
             feats = [self.net.features(self.norm_eval(x)) for x in self.eval_batches()]
             logits = [self.net.head(f) for f in feats]
-            f_ptr = self._features(self.net.features, self.x_ptr)
-            f_pte = self._features(self.net.features, self.x_pte)
+            f_ptr, f_pte = ((self._features(self.net.features, self.x_ptr),
+                             self._features(self.net.features, self.x_pte)) if self.cfg.probes else (None, None))
             out.append(self.metrics(theta, logits, feats, f_ptr, f_pte))
         return out
 
@@ -318,8 +352,11 @@ class Evaluator:
         head_fn = vmap(lambda s, f: functional_call(self.net.head, s, (f,)), in_dims=(0, 0))
         feats = [feat_fn(enc, self.norm_eval(x)) for x in self.eval_batches()]   # each (K, B, d)
         logits = [head_fn(head, f) for f in feats]
-        f_ptr = self._features(lambda x: feat_fn(enc, x), self.x_ptr, dim=1)
-        f_pte = self._features(lambda x: feat_fn(enc, x), self.x_pte, dim=1)
+        if self.cfg.probes:
+            f_ptr = self._features(lambda x: feat_fn(enc, x), self.x_ptr, dim=1)
+            f_pte = self._features(lambda x: feat_fn(enc, x), self.x_pte, dim=1)
+        else:
+            f_ptr = f_pte = [None] * len(thetas)
         return [self.metrics(t, [l[k] for l in logits], [f[k] for f in feats], f_ptr[k], f_pte[k])
                 for k, t in enumerate(thetas)]
 
@@ -329,15 +366,26 @@ class Evaluator:
 
 # ---------------------------------------------------------------- the engine
 
-def basis_info(pl: Plane) -> dict:
-    """Lengths of the plane's directions and the angle between them (interp axes are not orthogonal)."""
+def basis_info(pl: Plane | Lines) -> dict:
+    """Lengths of the plane's directions and the angle between them (interp axes are not orthogonal); for
+    lines, their common length and the largest |cosine| between two of them."""
+    if isinstance(pl, Lines):
+        d = torch.stack(pl.dirs)
+        cos = (d @ d.T) / pl.length ** 2
+        return {"norm_dirs": pl.length, "max_abs_cos": (cos - torch.eye(len(d), dtype=cos.dtype)).abs().max().item(),
+                "norm_origin": pl.origin.norm().item()}
     u, v = pl.u, pl.v
     return {"norm_u": u.norm().item(), "norm_v": v.norm().item(), "norm_w": pl.w.norm().item(),
             "cos_uv": (u @ v / (u.norm() * v.norm())).item(), "norm_origin": pl.origin.norm().item()}
 
 
-def grid_axes(cfg: LandscapeCfg, points):
-    a0, a1, b0, b1 = window(cfg, points)
+def grid_axes(cfg: LandscapeCfg, pl: Plane | Lines):
+    """The a axis (offsets) and b axis (offsets, or for lines the direction index) of the grid."""
+    if cfg.view == "lines":  # the offsets of the crop around the teacher, whose unit is the same length
+        h = cfg.crop * pl.length
+        return torch.linspace(-h, h, cfg.resolution, dtype=torch.float64), \
+            torch.arange(cfg.directions, dtype=torch.float64)
+    a0, a1, b0, b1 = window(cfg, pl.points)
     return torch.linspace(a0, a1, cfg.resolution, dtype=torch.float64), \
         torch.linspace(b0, b1, cfg.resolution, dtype=torch.float64)
 
@@ -348,8 +396,8 @@ def landscape(cfg: LandscapeCfg, run=None, device=None, store: Store | None = No
     store = store or (Store(run.path.parent.parent) if run else Store())
     teacher, vecs = endpoints(cfg, store, device)
     pl = build_plane(cfg, teacher, vecs)
-    a_ax, b_ax = grid_axes(cfg, pl.points)
-    shape = (len(cfg.stack), cfg.resolution, cfg.resolution)
+    a_ax, b_ax = grid_axes(cfg, pl)
+    shape = (len(cfg.stack), len(b_ax), len(a_ax))
     state = run.resume() if run else None
     if state is None:
         state = {"values": {m: torch.full(shape, math.nan, dtype=torch.float64) for m in METRICS},

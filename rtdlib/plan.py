@@ -86,9 +86,10 @@ def steps_of(kind: str, cfg) -> list[tuple]:
     if kind == "connectivity":  # every pair x gamma: BN re-estimation and a test pass
         pairs = len(cfg.orders) * (len(cfg.orders) - 1) // 2
         return [(pairs * cfg.gammas * ((cfg.recal_size or n) + test), cfg, False, FORWARD_SHARE)]
-    if kind == "landscape":  # every grid point: the loss subset and the probe features
-        points = cfg.resolution ** 2 * len(cfg.stack)
-        return [(points * (cfg.eval_size + cfg.probe_train + cfg.probe_test), cfg, True, FORWARD_SHARE)]
+    if kind == "landscape":  # every grid point: the loss subset, and the probe features unless probes are off
+        rows = cfg.directions if cfg.view == "lines" else cfg.resolution  # lines: one grid row per direction
+        per_point = cfg.eval_size + (cfg.probe_train + cfg.probe_test if cfg.probes else 0)
+        return [(rows * cfg.resolution * len(cfg.stack) * per_point, cfg, True, FORWARD_SHARE)]
     raise ValueError(f"no cost model for result kind {kind!r}")
 
 

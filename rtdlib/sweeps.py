@@ -229,6 +229,16 @@ def landscape_grids(P) -> dict:
     return grids
 
 
+def valley_nulls(P) -> dict:
+    """Fig. 14's null, per seed ("null/seed=S"): `null_directions` random lines through that seed's teacher,
+    each as long as its α≈0 student's displacement, at the offsets of its crop (losses only: no probes)."""
+    from dataclasses import replace
+    zooms = {s: g for k, g in landscape_grids(P).items() if k.startswith("shared/ortho/zoom")
+             for s in [g.distill.seed]}
+    return {f"null/seed={s}": replace(g, view="lines", coords="interp", directions=P["null_directions"], probes=False)
+            for s, g in zooms.items()}
+
+
 def landscape_distills(P) -> list[DistillCfg]:
     """The distillation runs behind the landscapes (the grids themselves are cheap next to them on a GPU)."""
     from .landscape import endpoint_cfgs
@@ -292,7 +302,8 @@ SWEEPS = {"01_student_vs_teacher": (("distill", student_vs_teacher),),
           "02_locality": (("distill", lambda P: locality(P) + input_size_check(P)),),
           "03_data_dependence": (("distill", lambda P: data_size(P) + transfer(P)),),
           "04_ablations": (("distill", ablations),),
-          "05_landscapes": (("distill", landscape_distills), ("landscape", landscapes)),
+          "05_landscapes": (("distill", landscape_distills),
+                            ("landscape", lambda P: landscapes(P) + list(valley_nulls(P).values()))),
           "06_lottery": (("distill", students), ("supervised", lottery_dense), ("lottery", lottery)),
           "07_mode_connectivity": (("distill", students), ("supervised", connectivity_runs),
                                    ("connectivity", connectivity)),

@@ -100,6 +100,24 @@ def test_random_view_around_a_student_scales_to_the_student_and_stacks_off_its_p
     assert math.isclose(pl.w.norm().item(), third.norm().item(), rel_tol=1e-12)
 
 
+def test_random_lines_are_as_long_as_the_local_student_and_sample_the_crops_offsets(store):
+    c = cfg(view="lines", directions=3, crop=1.0, resolution=3, probes=False)
+    res = store.get_or_run("landscape", c, L.landscape).metrics
+    teacher, vecs = L.endpoints(c, store, "cpu")
+    lines = L.build_plane(c, teacher, vecs)
+    length = (vecs["local"] - vecs["teacher"]).norm().item()
+    assert [d.norm().item() for d in lines.dirs] == pytest.approx([length] * 3, rel=1e-12)
+    assert lines.dirs[0].tolist() != lines.dirs[1].tolist()  # three different directions
+    assert res["a"] == pytest.approx([-length, 0.0, length], rel=1e-12) and res["b"] == [0.0, 1.0, 2.0]
+    kl = np.array(res["grids"]["kl"][0])
+    assert kl.shape == (3, 3) and np.all(kl[:, 1] == 0.0)  # the middle column is the teacher on every line
+    assert np.isnan(res["grids"]["linear"]).all() and np.isnan(res["grids"]["knn"]).all()  # no probes asked
+    # the same offsets as the crop around the teacher: the plane's e1 axis is the local student's direction
+    zoom = store.get_or_run("landscape", cfg(coords="ortho", crop=1.0, resolution=3), L.landscape).metrics
+    assert zoom["a"] == pytest.approx(res["a"], rel=1e-12)
+    assert config_hash("landscape", cfg()) == config_hash("landscape", cfg(directions=0, probes=True))  # old keys
+
+
 def test_kl_of_nearly_equal_logits_is_accurate_below_float32_rounding():
     g = torch.Generator().manual_seed(0)
     t = (3 * torch.randn(64, 512, generator=g)).float()
@@ -201,6 +219,8 @@ def test_finer_grid_is_a_new_entry_that_agrees_on_shared_points(store):
     ({"resolution": 1}, "resolution = 1 is outside"),
     ({"crop": -1.0}, "crop = -1.0 is outside"),
     ({"stack": ()}, "stack must hold at least one offset"),
+    ({"view": "lines"}, "view 'lines' with directions = 0"),
+    ({"directions": 2}, "view 'shared' with directions = 2"),
 ])
 def test_bad_landscape_settings_fail_with_one_line(kw, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
