@@ -1,9 +1,11 @@
 """What a notebook uses: pair its tidy results into arm columns, judge its claims, and record the rows."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
-from .. import summary
+from .. import summary, tidy
 from ..profiles import PROFILES
 from .engine import Claim, evaluate
 
@@ -49,12 +51,22 @@ def text(key: str, value) -> str:
     return str(value)
 
 
-class Judge:
-    """The claims of one notebook run: `evaluate` each, then `save` them for SUMMARY.md."""
+def trained_precision(settings: dict, results) -> str | None:
+    """What the runs trained in: the setting, or for "auto" what the machine that ran them resolved it to."""
+    precision = settings.get("precision")
+    if precision != "auto" or not results:
+        return precision
+    return "bf16" if any(r.meta.get("native_bf16") for r in results) else "fp32"
 
-    def __init__(self, notebook: str, settings: dict, steps=None, precision: str | None = None):
+
+class Judge:
+    """The claims of one notebook run: `evaluate` each, then `save` them for SUMMARY.md. results: the runs
+    the claims rest on (their steps and precision enter the "differs from the paper" cell)."""
+
+    def __init__(self, notebook: str, settings: dict, results=()):
         self.notebook, self.settings, self.rows = notebook, settings, []
-        self.differs = differs_from_paper(notebook, settings, steps, precision)
+        steps = max((tidy.steps(r) for r in results), default=None)
+        self.differs = differs_from_paper(notebook, settings, steps, trained_precision(settings, results))
 
     def evaluate(self, claim: Claim, data: pd.DataFrame) -> dict:
         """Judge `claim` on paired data (see engine.evaluate); the row is kept for save()."""
@@ -63,6 +75,13 @@ class Judge:
         row = evaluate(claim, data, self.settings, self.differs)
         self.rows.append(row)
         return row
+
+    def at_this_scale(self, claim: Claim, data: pd.DataFrame) -> dict | None:
+        """A claim these settings cannot show ("not shown at this scale") still has its tests run and reported,
+        never counted: the row it would get in its regime, or None when the data hold none of its tests."""
+        if not len(data):
+            return None
+        return evaluate(replace(claim, unreachable=None), data, self.settings, self.differs)
 
     def table(self) -> pd.DataFrame:
         """One line per claim, as SUMMARY.md shows it."""
@@ -78,8 +97,16 @@ class Judge:
         return summary.save(self.rows, self.notebook, profile)
 
 
-def sentence(row: dict) -> str:
-    """The prose a notebook prints for a claim: computed from its outcome, never typed."""
-    return (f"**{row['figure']}** ({row['words']}) — **{row['outcome']}**: {row['reason']}"
-            + (f"; {summary.effect_text(row)}, n = {row['n']}, p_Holm = {summary.num(row['p_holm'])}, "
-               f"δ = {row['delta']:g}, MDE = {summary.num(row['mde'])}" if row["tests"] else "") + ".")
+def sentence(row: dict, at_scale: dict | None = None) -> str:
+    """The prose a notebook prints for a claim: computed from its outcome, never typed; for a claim not shown
+    at this scale, with what its tests give here (`Judge.at_this_scale`), marked as not counted."""
+    text = f"**{row['figure']}** ({row['words']}) — **{row['outcome']}**: {row['reason']}" + numbers(row) + "."
+    if at_scale:
+        text += (f" Its test all the same, not counted: it would read *{at_scale['outcome']}* ({at_scale['reason']}"
+                 f"{numbers(at_scale)}).")
+    return text
+
+
+def numbers(row: dict) -> str:
+    return (f"; {summary.effect_text(row)}, n = {row['n']}, p_Holm = {summary.num(row['p_holm'])}, "
+            f"δ = {row['delta']:g}, MDE = {summary.num(row['mde'])}" if row["tests"] else "")
