@@ -36,11 +36,11 @@ epochs = None
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from rtdlib import plotting, stats, summary, sweeps, tidy
+from rtdlib import claims, plotting, stats, sweeps, tidy
+from rtdlib.claims import restart as C
 from rtdlib.config import config_hash
 from rtdlib.executor import run_all
 from rtdlib.profiles import settings
@@ -158,91 +158,56 @@ plotting.save_table(table, "fig18_restart_rounds", profile);
 table.round(4)
 
 # %% [markdown]
-# ## Paired comparisons over seeds, Holm-corrected together
+# ## The paper's claims, judged by the claims engine
 #
-# Per model: the distance from initialization after the round-2 budget of epochs, round 2 as a fraction
-# of round 1 (per seed) against 1 (does the second student move less?), and the student against its teacher in each round on each probe
-# (does the round-2 student still gain?). Two-sided paired t-tests over seeds (the verdict; the tests were
-# added after the first runs were seen, so no one-sided test), Wilcoxon signed-rank tests reported.
+# Declared once in `rtdlib/claims/restart.py` (the paper's words, direction, margin δ and why) and judged by
+# `rtdlib.claims`, one test per model, Holm-corrected within each claim: "the optimization does not even
+# begin" as a one-sided margin test (the round-2 distance from initialization after the round-2 epochs, as
+# a percentage of the same seed's round-1 distance after as many epochs, below the declared margin), and the
+# probe staying put as an equivalence (TOST: the round-2 student − its teacher, the round-1 student, within
+# ±δ on the final full-label linear probe).
 
 # %%
-family = stats.Family()
 e2 = P["epochs2"]
-for m in models:
-    dist = history[(history.model == m) & (history.epoch == e2)].pivot_table(index="seed", columns="round",
-                                                                             values="dist_init")
-    # the round-2 motion as a fraction of the same seed's round-1 motion, against 1 (as far)
-    family.add(f"{m} | ‖θ − θ_init‖ at epoch {e2}: round 2 / round 1 − 1", dist[2] / dist[1], np.ones(len(dist)))
-    for k in (1, 2):
-        for pr in PROBES:
-            d = probes[(probes.model == m) & (probes["round"] == k) & (probes.probe == pr)]
-            d = d[d.epoch == d.epoch.max()].pivot_table(index="seed", columns="net", values="acc")
-            family.add(f"{m} | round {k} | {pr}: student − teacher", d["student"], d["teacher"])
-tests = family.table()
-tests[["mean_diff", "sd_diff"]] *= 100  # accuracy points; motion rows: % of the round-1 motion
+dist = history[history.epoch == e2].pivot_table(index=["model", "seed"], columns="round", values="dist_init")
+motion = pd.DataFrame({"round 2": 100 * dist[2] / dist[1],
+                       f"{C.MARGIN:g}% of round 1": C.MARGIN}).reset_index()
+round2 = probes[(probes["round"] == 2) & (probes.probe == "linear")]
+J = claims.Judge("10_restart", P, rounds[1])  # "differs": round 1's steps
+rows = [J.evaluate(C.NO_MOTION, motion),
+        J.evaluate(C.NO_PROBE_CHANGE, claims.pair(round2[round2.epoch == round2.epoch.max()], "net", "student",
+                                                  "teacher", on=("model",)))]
+J.save(profile)
+tests = J.tests()
 plotting.save_table(tests, "fig18_restart_tests", profile);
+display(Markdown("\n".join(f"- {claims.sentence(r)}" for r in rows)))
 tests.round(4)
 
+
+# %% [markdown]
+# ## What else this run shows (descriptive: no outcome)
+
 # %%
-def moved(m):
-    return family.result(f"{m} | ‖θ − θ_init‖ at epoch {e2}: round 2 / round 1 − 1")
-
-
-def calmer(m):
-    r = moved(m)
-    return r["significant"] and r["mean_diff"] < 0
-
-
-def still_gains(m):
-    r = family.result(f"{m} | round 2 | linear: student − teacher")
-    return r["significant"] and r["mean_diff"] > 0
+def gain_text(model, k, pr):
+    """Final student − teacher of round k on probe pr: mean ± 95% CI half-width over seeds, in points."""
+    p = probes[(probes.model == model) & (probes["round"] == k) & (probes.probe == pr)]
+    d = claims.pair(p[p.epoch == p.epoch.max()], "net", "student", "teacher")
+    mean, half = stats.mean_ci(d.student - d.teacher)
+    return f"{mean:+.1f} ± {half:.1f} points"
 
 
 def finding(model):
     r1, r2 = (table[(table.model == model) & (table["round"] == k)].iloc[0] for k in (1, 2))
     col = f"dist from init at epoch {e2}"
-    probe_text = "; ".join(
-        f"round {k}, {pr.replace('_low', ' (few labels)')}: the student "
-        + family.says(f"{model} | round {k} | {pr}: student − teacher", "beats its teacher", "is below its teacher")
-        for k in (1, 2) for pr in PROBES)
+    gains = "; ".join(f"round {k}, {pr.replace('_low', ' (few labels)')}: student − teacher {gain_text(model, k, pr)}"
+                      for k in (1, 2) for pr in PROBES)
     return (f"- **{model}**: after {e2} epochs the round-2 student has moved {r2[col]:.3f} from its initialization, "
-            f"{r2[col] / r1[col]:.0%} of the {r1[col]:.3f} the round-1 student had moved after as many epochs; round 2 "
-            + family.says(f"{model} | ‖θ − θ_init‖ at epoch {e2}: round 2 / round 1 − 1", "moves farther",
-                          "moves less", unit="% of the round-1 motion, per seed")
-            + f". KL at epochs 0 / 1 / end: round 1 {r1['KL epoch 0']:.2e} / {r1['KL epoch 1']:.2e} / "
+            f"{r2[col] / r1[col]:.0%} of the {r1[col]:.3f} the round-1 student had moved after as many epochs. "
+            f"KL at epochs 0 / 1 / end: round 1 {r1['KL epoch 0']:.2e} / {r1['KL epoch 1']:.2e} / "
             f"{r1['KL end']:.2e}; round 2 {r2['KL epoch 0']:.2e} / {r2['KL epoch 1']:.2e} / {r2['KL end']:.2e}. "
-            f"Probes: {probe_text}. "
-            + ("As in the paper, the second round is significantly calmer." if calmer(model) else
-               "This does not show the paper's calmer second round: the round-2 student's motion is not "
-               "significantly smaller."))
+            f"Probes (95% CIs): {gains}.")
 
 
-display(Markdown(f"### What this run found ({profile} profile, {SETTING} in round 1)\n\n"
+display(Markdown(f"### What this run shows ({profile} profile, {SETTING} in round 1)\n\n"
                  + "\n".join(finding(m) for m in models)))
-
-# %% [markdown]
-# ## Claims for the summary
-#
-# Reproduces: **yes** if for every model the round-2 student moves significantly less from its initialization
-# than the round-1 student in as many epochs and does not significantly beat its teacher (the round-1 student)
-# on the full-label linear probe (Holm-corrected family above), **partly** if that holds for some model or only
-# the smaller motion holds, **no** if no model moves significantly less.
-
-# %%
-full = [m for m in models if calmer(m) and not still_gains(m)]
-reproduces = "yes" if len(full) == len(models) else "partly" if any(calmer(m) for m in models) else "no"
-claims = [summary.claim(
-    figure="Fig. 18",
-    claim="Restarting distillation with the student as the new teacher: the second round is much more stable, "
-          "its optimization \"does not even begin\"",
-    paper="ResNet18 and VGG11, CIFAR-10, 100 + 20 epochs: \"The gradient dynamics around the restarted student seem "
-          "much more stable, and the optimization procedure does not even begin\" (curves only, no numbers given)",
-    ours=f"{SETTING} in round 1, {e2} epochs in round 2: " + "; ".join(
-        f"{m}: round-2 motion {table[(table.model == m) & (table['round'] == 2)].iloc[0][f'dist from init at epoch {e2}']:.3f} "
-        f"vs {table[(table.model == m) & (table['round'] == 1)].iloc[0][f'dist from init at epoch {e2}']:.3f} in round 1 "
-        f"(p_Holm = {moved(m)['p_holm']:.3g}), round-2 student − teacher "
-        f"{family.result(f'{m} | round 2 | linear: student − teacher')['mean_diff'] * 100:+.1f} points (linear)"
-        for m in models),
-    reproduces=reproduces)]
-summary.save(claims, "10_restart", profile)
-pd.DataFrame(claims)
+J.table()

@@ -49,11 +49,12 @@ def check(cfg) -> None:
                           f"one step on {n:,} images); allowed: at most {n}")
     model = part_of(cfg, "model")
     if model.arch.startswith("vit_"):
-        from .models.vit import PATCH
+        from .models.vit import VIT_ARCHS
+        patch = VIT_ARCHS[model.arch][1]
         side = d.image_size or side
-        if side < 2 * PATCH:
-            raise ConfigError(f"image size {side} is smaller than two ViT patches of {PATCH} pixels ({model.arch} "
-                              f"on {d.name}); allowed: an image size of at least {2 * PATCH} (image_size, "
+        if side < 2 * patch:
+            raise ConfigError(f"image size {side} is smaller than two ViT patches of {patch} pixels ({model.arch} "
+                              f"on {d.name}); allowed: an image size of at least {2 * patch} (image_size, "
                               f"--image-size)")
 
 

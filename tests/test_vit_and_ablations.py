@@ -6,8 +6,8 @@ import torch
 
 from conftest import one_training_step
 from rtdlib import distill as D
-from rtdlib import models, sweeps
-from rtdlib.config import ConfigError, ModelCfg, config_hash
+from rtdlib import fits, models, sweeps
+from rtdlib.config import ConfigError, DataCfg, DistillCfg, ModelCfg, config_hash
 from rtdlib.models.head import Head, applied_parts
 from rtdlib.models.vit import TABLE5_PARAMS, VIT_SIZES, ViT, authors_param_count
 from rtdlib.profiles import settings
@@ -24,6 +24,17 @@ def test_paper_vits_take_one_training_step(arch):
     assert math.isfinite(loss.item()) and abs(loss.item() - math.log(2 ** 16)) < 0.01
     assert all(not torch.equal(a, b) for a, b in zip(before, s.parameters()))  # every parameter gets a gradient
     assert s.encoder.feature_dim == VIT_SIZES[arch][0] == s.features(x).shape[1]
+
+
+def test_patch_4_vits_see_16px_images_as_the_paper_sees_32px():
+    """vit_tiny_p4 on 16x16 inputs: the paper's 4x4 grid of patches (patch 8 on 32x32) + CLS = 17 tokens."""
+    small = models.build(ModelCfg("vit_tiny_p4", "layer", out_dim=16), 1, seed=0).encoder
+    paper = models.build(ModelCfg("vit_tiny", "layer", out_dim=16), 1, seed=0).encoder
+    assert small.embed.kernel_size == (4, 4) and paper.embed.kernel_size == (8, 8)
+    assert small.embed(torch.zeros(1, 1, 16, 16)).shape[-2:] == paper.embed(torch.zeros(1, 1, 32, 32)).shape[-2:] == (4, 4)
+    assert small.pos.shape == paper.pos.shape == (1, 17, 192)
+    with pytest.raises(ConfigError, match="image size 6 is smaller than two ViT patches of 4 pixels"):
+        fits.check(DistillCfg(data=DataCfg("digits", image_size=6), model=ModelCfg("vit_tiny_p4", "layer")))
 
 
 def test_vit_parameter_counts_vs_table5():

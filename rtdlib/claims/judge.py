@@ -1,6 +1,8 @@
 """What a notebook uses: pair its tidy results into arm columns, judge its claims, and record the rows."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from .. import summary, tidy
@@ -74,6 +76,13 @@ class Judge:
         self.rows.append(row)
         return row
 
+    def at_this_scale(self, claim: Claim, data: pd.DataFrame) -> dict | None:
+        """A claim these settings cannot show ("not shown at this scale") still has its tests run and reported,
+        never counted: the row it would get in its regime, or None when the data hold none of its tests."""
+        if not len(data):
+            return None
+        return evaluate(replace(claim, unreachable=None), data, self.settings, self.differs)
+
     def table(self) -> pd.DataFrame:
         """One line per claim, as SUMMARY.md shows it."""
         return pd.DataFrame([{"figure": r["figure"], "claim": r["words"], "outcome": r["outcome"],
@@ -88,8 +97,16 @@ class Judge:
         return summary.save(self.rows, self.notebook, profile)
 
 
-def sentence(row: dict) -> str:
-    """The prose a notebook prints for a claim: computed from its outcome, never typed."""
-    return (f"**{row['figure']}** ({row['words']}) — **{row['outcome']}**: {row['reason']}"
-            + (f"; {summary.effect_text(row)}, n = {row['n']}, p_Holm = {summary.num(row['p_holm'])}, "
-               f"δ = {row['delta']:g}, MDE = {summary.num(row['mde'])}" if row["tests"] else "") + ".")
+def sentence(row: dict, at_scale: dict | None = None) -> str:
+    """The prose a notebook prints for a claim: computed from its outcome, never typed; for a claim not shown
+    at this scale, with what its tests give here (`Judge.at_this_scale`), marked as not counted."""
+    text = f"**{row['figure']}** ({row['words']}) — **{row['outcome']}**: {row['reason']}" + numbers(row) + "."
+    if at_scale:
+        text += (f" Its test all the same, not counted: it would read *{at_scale['outcome']}* ({at_scale['reason']}"
+                 f"{numbers(at_scale)}).")
+    return text
+
+
+def numbers(row: dict) -> str:
+    return (f"; {summary.effect_text(row)}, n = {row['n']}, p_Holm = {summary.num(row['p_holm'])}, "
+            f"δ = {row['delta']:g}, MDE = {summary.num(row['mde'])}" if row["tests"] else "")

@@ -114,7 +114,7 @@ ENCODER_BUILDERS = {
     **{n: (lambda in_channels, norm, width, n=n: torchvision_resnet(n, in_channels, norm))
        for n in ("resnet18", "resnet34", "resnet50")},
     **{n: (lambda in_channels, norm, width, n=n: vgg(VGG_LAYERS[n], in_channels, norm)) for n in VGG_LAYERS},
-    **{n: (lambda in_channels, norm, width, n=n: vit.vit(n, in_channels, norm)) for n in vit.VIT_SIZES},
+    **{n: (lambda in_channels, norm, width, n=n: vit.vit(n, in_channels, norm)) for n in vit.VIT_ARCHS},
 }
 ENCODERS = tuple(ENCODER_BUILDERS)
 

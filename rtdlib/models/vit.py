@@ -4,7 +4,8 @@ Pre-norm blocks (x + MHSA(LN(x)), x + MLP(LN(x)), MLP ratio 4, GELU), a learned 
 positional embedding, a final LayerNorm; the feature is the CLS token (as in ViT and DINO).
 Sizes follow the DeiT/DINO naming (12 blocks): Tiny 192-d/3 heads, Small 384/6, Medium 512/8,
 Base 768/12. Patch size 8 on 32x32 images gives 16 tokens + CLS; the positional embedding is
-learned for that 4x4 grid and interpolated (bicubic) for other grids, as DINO does.
+learned for that 4x4 grid and interpolated (bicubic) for other grids, as DINO does. The `_p4` variants
+(e.g. vit_tiny_p4) use patch size 4: on 16x16 inputs the same 4x4 grid as the paper's patch 8 on 32x32.
 The initialization is the authors' (see `ViT.__init__`); where the architecture differs from theirs,
 docs/faithfulness.md says how.
 """
@@ -45,7 +46,9 @@ class Block(nn.Module):
         return x + self.mlp(self.n2(x))
 
 
-PATCH = 8  # side of our ViTs' patches in pixels
+PATCH = 8  # side of our ViTs' patches in pixels (the paper's, on 32x32 CIFAR-10)
+SMALL_PATCH = 4  # for 16x16 inputs: the paper's 4x4 grid of patches
+VIT_ARCHS = {**{n: (n, PATCH) for n in VIT_SIZES}, **{f"{n}_p{SMALL_PATCH}": (n, SMALL_PATCH) for n in VIT_SIZES}}
 
 
 class ViT(nn.Module):
@@ -88,9 +91,11 @@ class ViT(nn.Module):
         return self.norm(x[:, 0])
 
 
-def vit(name: str, in_channels=3, norm="layer") -> ViT:
-    dim, heads = VIT_SIZES[name]
-    return ViT(in_channels, dim, depth=12, heads=heads, patch=PATCH, grid=4, norm=norm)
+def vit(arch: str, in_channels=3, norm="layer") -> ViT:
+    """The ViT named `arch` (VIT_ARCHS: a size, with "_p4" patch size 4)."""
+    size, patch = VIT_ARCHS[arch]
+    dim, heads = VIT_SIZES[size]
+    return ViT(in_channels, dim, depth=12, heads=heads, patch=patch, grid=4, norm=norm)
 
 
 def authors_param_count(dim: int, in_channels=3, patch=16, grid=2, unique_blocks=1) -> int:
