@@ -247,12 +247,12 @@ def setting_key(kind: str, cfg) -> tuple:
 
 
 def store_status(name: str, P, store) -> tuple[int, int, float, int]:
-    """(runs the store holds, runs the notebook needs, estimated seconds to compute the others, how many of
+    """(runs the store holds, runs the notebook needs, estimated wall seconds to compute the others, how many of
     those estimates are recorded wall times of the same setting rather than the cost model) for the
     notebook's settings P (zeros for a notebook without sweeps)."""
+    from .executor import default_workers
     have = total = recorded = 0
-    secs = 0.0
-    known = None
+    secs, workers, known = 0.0, default_workers(), None
     for kind, make in SWEEPS.get(name, ()):
         for cfg in make(P):
             total += 1
@@ -262,7 +262,8 @@ def store_status(name: str, P, store) -> tuple[int, int, float, int]:
             known = recorded_seconds(store) if known is None else known
             seen = known.get(setting_key(kind, cfg))
             recorded += seen is not None
-            secs += seen if seen is not None else estimate_seconds(kind, cfg)
+            # recorded runs took their wall time each with one thread beside the other workers' runs
+            secs += seen / workers if seen is not None else estimate_seconds(kind, cfg)
     return have, total, secs, recorded
 
 

@@ -35,7 +35,7 @@ def test_lines_give_an_eta_from_the_pace_so_far(tmp_path, monkeypatch):
                                             "distill runs: 4/4 (2m00s)"]
 
 
-def test_the_estimate_before_a_run_counts_what_the_store_holds(tmp_path):
+def test_the_estimate_before_a_run_counts_what_the_store_holds(tmp_path, monkeypatch):
     import json
 
     from rtdlib import plan
@@ -45,7 +45,9 @@ def test_the_estimate_before_a_run_counts_what_the_store_holds(tmp_path):
     P = settings("01_student_vs_teacher", "quick")
     cfgs = student_vs_teacher(P)
     have = cfgs[:3]
-    # the store recorded 100 s for the first run: a missing seed of its setting is priced at that
+    # the store recorded 100 s for the first run: a missing seed of its setting is priced at that, shared by the
+    # two workers that run side by side
+    monkeypatch.setenv("RTD_WORKERS", "2")
     (tmp_path / "distill" / "h").mkdir(parents=True)
     (tmp_path / "distill" / "h" / "meta.json").write_text(json.dumps(
         {"kind": "distill", "config_json": canonical_json(to_dict(cfgs[0])), "wall_time_s": 100.0}))
@@ -61,7 +63,7 @@ def test_the_estimate_before_a_run_counts_what_the_store_holds(tmp_path):
 
     siblings = [c for c in cfgs[3:] if same_setting(c)]
     assert len(siblings) == 2  # seeds 3 and 4 of the first architecture
-    secs = 100.0 * 2 + sum(plan.estimate_seconds("distill", c) for c in cfgs[3:] if not same_setting(c))
+    secs = 100.0 * 2 / 2 + sum(plan.estimate_seconds("distill", c) for c in cfgs[3:] if not same_setting(c))
     assert plan.store_status("01_student_vs_teacher", P, Held()) == (3, 10, secs, 2)
     assert plan.estimate("01_student_vs_teacher", P, Held()) == (
         f"10 runs, {plan.duration(secs)} for the 7 the store lacks (2 from the wall times recorded for their "
