@@ -35,7 +35,7 @@
 #
 # **Sizes.** The line under the parameters gives this run's network, dataset, steps, variants and
 # seeds; the paper trains ResNet18 and VGG11 on CIFAR-10 for 100 epochs with m up to 2^16. Short runs
-# need not show the paper's trends; the text at the end says what this run shows, from paired tests.
+# need not show the paper's trends; the claims section says what this run shows, judged by the claims engine.
 
 # %% tags=["parameters"]
 profile = "quick"

@@ -204,30 +204,19 @@ def se(p, n=n_test):
     return np.sqrt(p * (1 - p) / n)
 
 
-def sides(a):
-    """(index of the teacher, k = 1 .. the crop's edge) on an axis of offsets through 0."""
-    c = int(np.argmin(np.abs(a)))
-    return c, range(1, min(c, len(a) - 1 - c) + 1)
-
-
-def log_kl(values):
-    return np.log10(np.clip(np.asarray(values, float), 1e-300, None))  # the teacher's own KL is 0
-
-
 def e1_axis(m):
     """±k grid steps along e1 from the teacher: distance, KL and probe away from / towards the α≈0 student."""
     za, zb = np.asarray(m["a"]), np.asarray(m["b"])
-    i0, (c, ks) = int(np.argmin(np.abs(zb))), sides(za)
+    i0, c = int(np.argmin(np.abs(zb))), int(np.argmin(np.abs(za)))
     kl, lin = np.asarray(m["grids"]["kl"][0][i0]), np.asarray(m["grids"]["linear"][0][i0])
     return pd.DataFrame([{"distance": za[c + k], "KL away": kl[c - k], "KL towards": kl[c + k],
-                          "probe away": lin[c - k], "probe towards": lin[c + k]} for k in ks]), lin[c]
+                          "probe away": lin[c - k], "probe towards": lin[c + k]}
+                         for k in range(1, min(c, len(za) - 1 - c) + 1)]), lin[c]
 
 
-def random_asymmetries(m):
-    """|mean log10 KL on the − side − on the + side| of every random line (its orientation is arbitrary)."""
-    c, ks = sides(np.asarray(m["a"]))
-    kl = log_kl(m["grids"]["kl"][0])  # (direction, offset)
-    return np.abs(np.mean([kl[:, c - k] - kl[:, c + k] for k in ks], axis=0))
+def student_asymmetry(m):
+    """A along e1 (the − side points away from the α≈0 student), on the crop's row through the teacher."""
+    return float(C.asymmetry(m["grids"]["kl"][0][int(np.argmin(np.abs(np.asarray(m["b"]))))], m["a"]))
 
 
 per_seed = []
@@ -235,8 +224,8 @@ for seed, k in zoom_keys.items():
     v, _ = e1_axis(M[k])
     null = M[f"null/seed={seed}"]
     assert np.allclose(null["a"], M[k]["a"]), "the random lines must sample the crop's offsets"
-    rand = random_asymmetries(null)
-    student = (log_kl(v["KL away"]) - log_kl(v["KL towards"])).mean()
+    rand = np.abs(C.asymmetry(null["grids"]["kl"][0], null["a"]))  # a random line's orientation is arbitrary
+    student = student_asymmetry(M[k])
     per_seed.append({"seed": seed, "points per side": len(v), "student direction": student,
                      "random directions": rand.mean(), "largest random |A|": rand.max(),
                      "random lines at least as asymmetric": f"{(rand >= student).sum()} of {len(rand)}",

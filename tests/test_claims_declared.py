@@ -2,6 +2,7 @@
 import dataclasses
 
 import pandas as pd
+import pytest
 
 from rtdlib import claims, sweeps
 from rtdlib.claims import ablations, data_dependence, landscapes
@@ -38,6 +39,16 @@ def test_instance_norm_is_not_shown_at_16_pixels_and_tested_at_32():
     assert ablations.crippled_instance_norm(quick | {"image_size": 32}) is None
     assert ablations.crippled_instance_norm(quick | {"norms": ["batch", "none"]}) == \
         "this profile does not train instance norm (its norms: batch, none)"
+
+
+def test_asymmetry_pairs_the_kth_point_on_each_side_of_the_teacher():
+    # log10 KL 2, 1 | teacher | -1, -2: k = 1 gives 1 - (-1) = 2, k = 2 gives 2 - (-2) = 4, mean 3
+    lines = [[100.0, 10.0, 0.0, 0.1, 0.01], [0.01, 0.1, 0.0, 10.0, 100.0]]
+    assert landscapes.asymmetry(lines, [-2.0, -1.0, 0.0, 1.0, 2.0]).tolist() == pytest.approx([3.0, -3.0])
+    # an off-centre window pairs only up to the nearer edge: k = 1 only, log10(10) - log10(1) = 1
+    assert landscapes.asymmetry([[10.0, 0.0, 1.0, 1e6]], [-1.0, 0.0, 1.0, 2.0]).tolist() == pytest.approx([1.0])
+    with pytest.raises(ValueError, match="no point on one side of 0"):
+        landscapes.asymmetry([[0.0, 1.0]], [0.0, 1.0])
 
 
 def test_fig14_null_lines_share_each_seeds_crop():

@@ -6,7 +6,22 @@ Fig. 14: the asymmetry A = mean log10 KL away − towards along the student's di
 same |A| along random directions as long as θ*_S(0) − θ_T (the null: every direction of a curved
 landscape is somewhat asymmetric; only the orientation of the student's one is named by the paper).
 Fig. 5: the linear probe towards the student against away from it, in points."""
+import numpy as np
+
 from .engine import Claim
+
+
+def asymmetry(kl, offsets) -> np.ndarray:
+    """A of every line (rows of kl, columns at `offsets` through 0): the mean over k = 1 .. the nearer edge
+    of log10 KL at the k-th point on the − side minus at the k-th point on the + side. The KL at 0 (the
+    teacher's own, 0) is never used."""
+    a = np.asarray(offsets, float)
+    c = int(np.argmin(np.abs(a)))
+    ks = np.arange(1, min(c, len(a) - 1 - c) + 1)
+    if not len(ks):
+        raise ValueError(f"offsets {a.tolist()} have no point on one side of 0")
+    log = np.log10(np.clip(np.asarray(kl, float), 1e-300, None))
+    return (log[..., c - ks] - log[..., c + ks]).mean(-1)
 
 FIG14_VALLEY = Claim(
     key="fig14_asymmetric_valley", figure="Fig. 14", year=2023,
