@@ -175,7 +175,7 @@ vs_paper.round(2)
 #   linear (Table 2) and k-NN (Table 4).
 
 # %%
-J = claims.Judge("03_data_dependence", P, steps=P["steps"], precision=P["precision"])
+J = claims.Judge("03_data_dependence", P, size_results + transfer_results)
 students_df = sizes_df[sizes_df.net == "student"].rename(columns={"train_size": "sample size"})
 
 

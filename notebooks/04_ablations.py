@@ -257,8 +257,7 @@ def seed_acc(study, variant, net="student", probe="linear"):
     return d.set_index(["model", "seed"])["acc"] * 100
 
 
-J = claims.Judge("04_ablations", P, steps=max(map(tidy.steps, by_hash.values())),
-                 precision=P["precision"])
+J = claims.Judge("04_ablations", P, list(by_hash.values()))
 below, above = C.m_sides(P)
 side_mean = {name: pd.concat([seed_acc("output_dim", str(m)) for m in side], axis=1).mean(axis=1) if side else None
              for name, side in zip(C.FIG10_STEP.arms[::-1], (below, above))}

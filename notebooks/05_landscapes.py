@@ -232,7 +232,7 @@ for seed, k in zoom_keys.items():
                      "towards the student": v["probe towards"].mean() * 100,
                      "away from the student": v["probe away"].mean() * 100})
 per_seed = pd.DataFrame(per_seed)
-J = claims.Judge("05_landscapes", P, steps=max(map(tidy.steps, endpoints)), precision=P["precision"])
+J = claims.Judge("05_landscapes", P, endpoints)
 for c in C.CLAIMS:
     J.evaluate(c, per_seed)
 plotting.save_table(per_seed, "fig14_valley_per_seed", profile);

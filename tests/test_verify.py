@@ -147,3 +147,27 @@ def test_a_cuda_fingerprint_names_the_device_its_libraries_and_determinism(monke
     assert fp["deterministic"] == determinism.settings()
     assert hardware.describe(fp) == "NVIDIA A100-SXM4-40GB (sm 8.0), CUDA 12.4, cuDNN 90100, torch " + torch.__version__
     assert hardware.differing(fp, {**fp, "cuda_device": "NVIDIA H100"}) == ["cuda_device"]
+
+
+@pytest.mark.notebook
+def test_a_claim_recomputed_on_this_machine_agrees_with_the_published_one(tmp_path, monkeypatch, capsys):
+    """The smoke run of 10 (Fig. 18) published, then `verify --claim` recomputes it from nothing."""
+    import os
+
+    from rtdlib import notebooks
+    env = {**os.environ, "RTD_RESULTS": str(tmp_path / "results"), "RTD_PUBLISHED": "",
+           "RTD_FIGURES": str(tmp_path / "figures"), "RTD_BUILD": str(tmp_path / "build"), "RTD_PROGRESS": "0"}
+    run = subprocess.run([sys.executable, "-m", "rtdlib", "run", "10_restart", "--profile", "smoke"], env=env,
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    monkeypatch.setattr(notebooks, "FIGURES", tmp_path / "figures")
+    monkeypatch.setenv("RTD_PUBLISHED", str(tmp_path / "published"))
+    publish.publish("smoke", only=["10_restart"], results=tmp_path / "results")
+    known = verify.claims("smoke")
+    assert set(known) == {"fig18_round2_does_not_begin", "fig18_round2_probe_unchanged"}
+    capsys.readouterr()
+    assert verify.verify_claim("smoke", "cheapest")
+    out = capsys.readouterr().out
+    assert f"ok claim {next(iter(known))}: outcome {known[next(iter(known))][1]['outcome']} as published" in out
+    with pytest.raises(ValueError, match=r"unknown claim 'fig99'; allowed \(cheapest first\): cheapest, fig18_"):
+        verify.verify_claim("smoke", "fig99")
