@@ -40,7 +40,6 @@ import os
 from dataclasses import replace
 
 import ipywidgets as W
-import numpy as np
 from IPython.display import Image, display
 from matplotlib.figure import Figure
 
