@@ -137,7 +137,7 @@ def test_judge_records_rows_that_summary_renders(tmp_path):
     run = SimpleNamespace(metrics={"steps": 2106}, config={"epochs": 9}, meta={"native_bf16": True})
     J = claims.Judge("01_student_vs_teacher", {"dataset": "fashion-mnist", "image_size": 16, "precision": "auto",
                                                "seeds": [0, 1, 2, 3, 4], "epochs": 9}, [run])
-    assert J.differs == ("dataset fashion-mnist (paper: cifar10); input size 16 (paper: native); 2,106 steps "
+    assert J.differs == ("dataset fashion-mnist (paper: cifar10); input size 16 (paper: 32); 2,106 steps "
                          "(paper: 150 epochs); bf16 training (paper: fp32); 5 seeds (paper: 3)")
     J.evaluate(claim(key="a"), frame({"A": UP}))
     J.evaluate(claim("equivalence", key="b"), frame({"A": NOISY}))
@@ -166,3 +166,23 @@ def test_a_hand_edited_outcome_is_refused_in_one_line(tmp_path):
     assert not (tmp_path / "SUMMARY.md").exists()
     with pytest.raises(ValueError, match="claim 0 of 01_student_vs_teacher: outcome 'yes'"):
         summary.save([row | {"outcome": "yes"}], "01_student_vs_teacher", "quick")
+
+
+def test_a_claim_not_shown_at_this_scale_still_reports_its_tests_uncounted():
+    c = claim(unreachable=lambda s: "a small net is stable already" if s.get("dataset") == "digits" else None)
+    J = claims.Judge("06_lottery", {"dataset": "digits"})
+    row = J.evaluate(c, frame({"A": UP}))
+    here = J.at_this_scale(c, frame({"A": UP}))
+    assert row["outcome"] == "not shown at this scale" and row["tests"] == []
+    assert here["outcome"] == "supported" and here["effect"] == pytest.approx(3.0) and J.rows == [row]  # not counted
+    assert J.at_this_scale(c, frame({"A": UP}).iloc[:0]) is None  # no data: nothing to report
+    text = claims.sentence(row, here)
+    assert text.startswith("**Fig. 1** (the student beats its teacher) — **not shown at this scale**: a small net is "
+                           "stable already. Its test all the same, not counted: it would read *supported* (")
+
+
+def test_a_claims_own_difference_from_the_paper_comes_first():
+    J = claims.Judge("08_peer_consensus", {"dataset": "digits"})
+    row = J.evaluate(claim(), frame({"A": UP}), differs="a projector head (paper: none)")
+    assert row["differs"] == "a projector head (paper: none); dataset digits (paper: cifar10)"
+    assert J.evaluate(claim(key="b"), frame({"A": UP}))["differs"] == "dataset digits (paper: cifar10)"
