@@ -72,8 +72,9 @@ PROBE_NAMES = {"linear": "linear", "knn": "k-NN", "linear_low": f"linear, {P['pr
 # One row per consensus setting x seed x probe: the group's mean accuracy over its K peers, and the same
 # K network indices (same initializations) under random-teacher distillation, untrained, BN recalibrated; plus
 # the input.
-def label(s):
-    return f"K={s.k} {s.rule} {s.loss} λ={s.consensus_weight:g} lr={s.lr:g}"
+def label(s):  # a setting with the DINO-style projector (ce) is marked: the 2026 paper uses none
+    head = "ce, projector (not the paper's)" if s.loss == "ce" else f"{s.loss}, no projector"
+    return f"K={s.k} {s.rule} {head} λ={s.consensus_weight:g} lr={s.lr:g}"
 
 peer = probes[probes.net == "peer"]
 ctrl = peer[peer.rule == "none"]
