@@ -139,7 +139,7 @@ ax.invert_xaxis()
 ax.set(xlabel="weights remaining (%)", ylabel="test accuracy (%)")
 ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the axes: inside it covered points
 ax.set_title(f"IMP with rewinding, {P['arch'][0]} ({P['arch'][1]} norm), {P['rounds']} rounds\n"
-             f"{SETTING} (steps per round)" + (" · machinery demonstration" if DEMO else ""), fontsize=9)
+             f"{SETTING} (steps per round)" + (" · not the paper's regime (claims: not shown at this scale)" if DEMO else ""), fontsize=9)
 plotting.save(fig, "fig08_lottery", profile);
 
 # %% [markdown]

@@ -60,7 +60,7 @@ results = run_all("peers", cfgs)
 KEYS = ("k", "rule", "loss", "consensus_weight", "lr", "seed")
 probes = tidy.frame(results, "probes", keys=KEYS)
 probes["step"] = probes.epoch * results[0].metrics["steps_per_epoch"]  # every run: the same data and batch size
-curve = probes[probes.net == "peer"]  # each peer after every probed epoch; the verdicts use the last one
+curve = probes[probes.net == "peer"]  # each peer after every probed epoch; the claims use the last one
 probes = probes[(probes.net != "peer") | (probes.epoch == probes.epoch.max())]
 steps = sorted({r.metrics["steps_per_epoch"] * r.config["epochs"] for r in results})
 SETTING = plotting.setting(P["dataset"], steps, P["seeds"], P["image_size"])
