@@ -108,7 +108,7 @@ fig.legend(handles, [h.get_label() for h in handles], loc="upper center", bbox_t
            fontsize=8, title="thin lines: single pairs; band: min–max over pairs", title_fontsize=8)  # below: not over data
 fig.suptitle(f"{P['arch'][0]} ({P['arch'][1]} norm), {len(P['orders'])} data orders per start, BN {P['bn']}d at each "
              f"point\n{SETTING} (steps per supervised run; seeds = start points)"
-             + (" · machinery demonstration" if DEMO else ""), fontsize=9, y=1.06)  # above the panel titles
+             + (" · not the paper's regime (claims: not shown at this scale)" if DEMO else ""), fontsize=9, y=1.06)  # above the panel titles
 plotting.save(fig, "fig09_mode_connectivity", profile);
 
 # %% [markdown]

@@ -250,7 +250,7 @@ def peer_settings(P) -> list[dict]:
 
     "full": every combination. "reduced": K x rule with the base loss, weight and lr; every other loss at
     every K with the base rule and at the base K with every rule; every other weight and every other lr at
-    the base K, rule and loss.
+    the base K and rule, with every loss (so the head-free "mse" settings vary them as "ce" does).
     """
     b = P["base"]
     axes = {"k": P["ks"], "rule": P["rules"], "loss": P["losses"], "consensus_weight": P["weights"], "lr": P["lrs"]}
@@ -260,8 +260,9 @@ def peer_settings(P) -> list[dict]:
     out = [b | {"k": k, "rule": r} for k in P["ks"] for r in P["rules"]]
     out += [b | {"loss": loss, "k": k} for loss in P["losses"] if loss != b["loss"] for k in P["ks"]]
     out += [b | {"loss": loss, "rule": r} for loss in P["losses"] if loss != b["loss"] for r in P["rules"]]
-    out += [b | {"consensus_weight": w} for w in P["weights"] if w != b["consensus_weight"]]
-    out += [b | {"lr": lr} for lr in P["lrs"] if lr != b["lr"]]
+    out += [b | {"loss": loss, "consensus_weight": w} for w in P["weights"] if w != b["consensus_weight"]
+            for loss in P["losses"]]
+    out += [b | {"loss": loss, "lr": lr} for lr in P["lrs"] if lr != b["lr"] for loss in P["losses"]]
     return list({tuple(s.items()): s for s in out}.values())
 
 

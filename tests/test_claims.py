@@ -176,3 +176,22 @@ def test_locality_claims_say_which_alphas_a_profile_lacks():
     assert C.FIG3_ALIKE.unreachable(only_near) == "the profile runs no α ∈ [0, 0.6] besides 1e-10"
     assert C.FIG3_WORSE.unreachable(only_near) == "the profile runs no α = 1"
     assert C.FIG3_ALIKE.unreachable({"alphas": [0.3, 1.0]}) == "the profile runs no α = 1e-10"
+
+def test_a_claim_not_shown_at_this_scale_still_reports_its_tests_uncounted():
+    c = claim(unreachable=lambda s: "a small net is stable already" if s.get("dataset") == "digits" else None)
+    J = claims.Judge("06_lottery", {"dataset": "digits"})
+    row = J.evaluate(c, frame({"A": UP}))
+    here = J.at_this_scale(c, frame({"A": UP}))
+    assert row["outcome"] == "not shown at this scale" and row["tests"] == []
+    assert here["outcome"] == "supported" and here["effect"] == pytest.approx(3.0) and J.rows == [row]  # not counted
+    assert J.at_this_scale(c, frame({"A": UP}).iloc[:0]) is None  # no data: nothing to report
+    text = claims.sentence(row, here)
+    assert text.startswith("**Fig. 1** (the student beats its teacher) — **not shown at this scale**: a small net is "
+                           "stable already. Its test all the same, not counted: it would read *supported* (")
+
+
+def test_a_claims_own_difference_from_the_paper_comes_first():
+    J = claims.Judge("08_peer_consensus", {"dataset": "digits"})
+    row = J.evaluate(claim(), frame({"A": UP}), differs="a projector head (paper: none)")
+    assert row["differs"] == "a projector head (paper: none); dataset digits (paper: cifar10)"
+    assert J.evaluate(claim(key="b"), frame({"A": UP}))["differs"] == "dataset digits (paper: cifar10)"

@@ -68,11 +68,12 @@ class Judge:
         steps = max((tidy.steps(r) for r in results), default=None)
         self.differs = differs_from_paper(notebook, settings, steps, trained_precision(settings, results))
 
-    def evaluate(self, claim: Claim, data: pd.DataFrame) -> dict:
-        """Judge `claim` on paired data (see engine.evaluate); the row is kept for save()."""
+    def evaluate(self, claim: Claim, data: pd.DataFrame, differs: str = "") -> dict:
+        """Judge `claim` on paired data (see engine.evaluate); the row is kept for save(). differs: how this
+        claim's arms differ from the paper beyond the notebook's settings (e.g. a head the paper lacks)."""
         if any(r["claim"] == claim.key for r in self.rows):
             raise ValueError(f"claim {claim.key!r} was judged twice")
-        row = evaluate(claim, data, self.settings, self.differs)
+        row = evaluate(claim, data, self.settings, "; ".join(filter(None, (differs, self.differs))))
         self.rows.append(row)
         return row
 
