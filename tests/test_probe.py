@@ -8,7 +8,7 @@ from torch import nn
 from rtdlib import models
 from rtdlib.config import ConfigError, ModelCfg, ProbeCfg, hashed_dict
 from rtdlib.probe import (adamw_linear_probe, features, knn_probe, linear_probe, low_label_indices, probe_all,
-                          recalibrate_bn)
+                          raw_features, recalibrate_bn)
 
 
 def blobs(n, d=20, classes=4, sep=6.0, seed=0):
@@ -168,3 +168,37 @@ def test_recalibration_of_a_net_with_default_momentum_averages_all_batches():
     fixed = recalibrate_bn(net, x, ident, batch_size=32).state_dict()
     for k in per_batch[0]:
         assert torch.allclose(fixed[k], sum(s[k] for s in per_batch) / 3, rtol=1e-4, atol=1e-5), k
+
+
+def test_features_are_the_encoder_output_in_eval_mode_in_batches():
+    """Probes read the encoder (not the head), on normalized inputs, with BN running statistics, in batches
+    whose concatenation is the whole set; the net comes back in the mode it was in."""
+    net = _bn_net().train()
+    x = torch.randn(7, 1, 8, 8)
+    normalize = lambda v: v * 2 - 1  # noqa: E731
+    with torch.no_grad():
+        expected = copy.deepcopy(net).eval().encoder(normalize(x))
+    got = features(net, x, normalize, batch_size=3)
+    assert got.shape == (7, net.encoder.feature_dim) and got.dtype == torch.float32
+    assert torch.allclose(got, expected, atol=1e-6) and net.training
+    assert torch.allclose(features(net, x, normalize, batch_size=3, channels_last=True), expected, atol=1e-5)
+    assert all(torch.equal(m.running_var, torch.ones_like(m.running_var))  # eval mode: buffers untouched
+               for m in net.modules() if isinstance(m, nn.BatchNorm2d))
+    assert not features(net.eval(), x, normalize).requires_grad and not net.training
+
+
+def test_low_label_knn_votes_over_at_most_low_label_neighbours():
+    """One labelled point per class: k-NN must take k = min(knn_k, low_label) = 1, the nearest point. With
+    knn_k = 20 (clamped to the 3 points) every class gets one vote and ties go to label 0: 1/3 instead of 1."""
+    f_train = torch.tensor([[0.0], [0.1], [10.0], [10.1], [20.0], [20.1]])
+    y_train = torch.tensor([0, 0, 1, 1, 2, 2])
+    f_test, y_test = torch.tensor([[0.2], [9.9], [19.9]]), torch.tensor([0, 1, 2])
+    out = probe_all(f_train, y_train, f_test, y_test, 3, ProbeCfg(knn_k=20, low_label=1, linear_steps=20))
+    assert out["knn_low"] == 1.0 and out["knn"] == pytest.approx(1 / 3)  # full labels: 6 points, k = 6
+    assert set(out) == {"linear", "knn", "linear_low", "knn_low"}
+    assert set(probe_all(f_train, y_train, f_test, y_test, 3, ProbeCfg(low_label=None))) == {"linear", "knn"}
+
+
+def test_raw_features_are_the_flattened_normalized_input_in_batches():
+    x = torch.arange(7 * 4, dtype=torch.float32).view(7, 2, 2, 1)
+    assert torch.equal(raw_features(x, lambda v: v + 1, batch_size=3), (x + 1).flatten(1))
