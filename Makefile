@@ -14,7 +14,7 @@ export RTD_DATA ?= $(CURDIR)/data
 export RTD_RESULTS ?= $(CURDIR)/results
 
 # make variables are case-sensitive: `make figures profile=paper` would silently run PROFILE's default
-SPELLINGS := profile:PROFILE dry_run:DRY_RUN only:ONLY executor:EXECUTOR force:FORCE level:LEVEL claim:CLAIM cheapest:CHEAPEST calibrate:CALIBRATE
+SPELLINGS := profile:PROFILE dry_run:DRY_RUN only:ONLY executor:EXECUTOR force:FORCE level:LEVEL claim:CLAIM cheapest:CHEAPEST calibrate:CALIBRATE module:MODULE again:AGAIN
 MISCASED := $(subst :, ,$(firstword $(foreach s,$(SPELLINGS),$(if $(filter command line,$(origin $(firstword $(subst :, ,$(s))))),$(s)))))
 ifneq ($(MISCASED),)
 $(error unknown variable '$(word 1,$(MISCASED))'; did you mean $(word 2,$(MISCASED))=$($(word 1,$(MISCASED)))? (make variables are upper case))
@@ -47,7 +47,7 @@ $(error unknown LEVEL '$(LEVEL)'; allowed: auto (bit for bit on the publisher's 
 endif
 CLAIM ?=
 
-.PHONY: help venv figures reproduce verify test bench lab report data clean
+.PHONY: help venv figures reproduce verify test mutate bench lab report data clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 10
@@ -79,6 +79,9 @@ verify: $(STAMP)  ## recompute N=3 random published entries (SEED=..., CHEAPEST=
 
 test: $(STAMP)  ## run the test suite
 	$(PY) -m pytest -q
+
+mutate: $(STAMP)  ## mutation-test one module against its own tests (MODULE=rtdlib/probe.py, AGAIN=1; docs/testing.md)
+	$(PY) tools/mutate.py $(MODULE) $(if $(filter 1,$(AGAIN)),--again)
 
 bench: $(STAMP)  ## write bench/results.md (speed and memory, measured side by side)
 	@$(MAKE) --no-print-directory data

@@ -9,9 +9,10 @@ import copy
 import dataclasses
 import hashlib
 import json
-import math
 import typing
 from dataclasses import dataclass, field
+
+from .errors import ConfigError, check_choice, check_range  # noqa: F401 (imported from here across rtdlib)
 
 SCHEMA_VERSION = 2  # bump when a config's meaning changes without its fields changing (2: official conv init, full authors'-code head)
 
@@ -21,24 +22,6 @@ PAPER_HEAD_PARTS = ("lin1", "fn1", "wn2", "lin2")  # DESIGN.md: linear -> l2 nor
 PROBE_NETS = ("input", "teacher", "student", "teacher_bnrecal", "student_bnrecal")
 PRECISIONS = ("auto", "fp32", "bf16")  # "auto": bf16 where the device runs it natively (native_bf16), else fp32
 LINEAR_OPTIMIZERS = ("lbfgs", "adamw")  # the full-batch L-BFGS fit; the authors' probe (rtdlib.probe)
-
-
-class ConfigError(ValueError):
-    """A setting that is not allowed; the message names the value and what is allowed."""
-
-
-def check_choice(what: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ConfigError(f"unknown {what} {value!r}; allowed: {', '.join(map(str, allowed))}")
-
-
-def check_range(what: str, value, lo, hi, *, lo_open=False, hi_open=False) -> None:
-    ok_type = isinstance(value, (int, float)) and not isinstance(value, bool)
-    bad = (not ok_type or not math.isfinite(value)
-           or (value <= lo if lo_open else value < lo) or (value >= hi if hi_open else value > hi))
-    if bad:
-        interval = f"{'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
-        raise ConfigError(f"{what} = {value!r} is outside {interval}")
 
 
 def added(default, *, stored_before=dataclasses.MISSING):

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from . import owndata
-from .config import ConfigError
+from .errors import ConfigError, check_choice
 
 # built-in names; any other name is a path (owndata: a .npz file or an ImageFolder directory)
 DATASETS = ("digits", "fashion-mnist", "cifar10", "cifar100", "stl10", "tiny-imagenet", "mnist", "kmnist", "svhn",
@@ -293,7 +293,6 @@ _LOADERS = {"digits": load_digits, "fashion-mnist": load_fashion_mnist,
 def fetch(name: str, root: Path | None = None, log=print) -> Path:
     """Download a dataset into the data directory: the paper's datasets from their archives (rtdlib.downloads),
     the others through torchvision, Fashion-MNIST from Debian's package as fallback."""
-    from .config import check_choice
     check_choice("dataset", name, DATASETS)
     root = Path(root) if root else data_dir()
     root.mkdir(parents=True, exist_ok=True)

@@ -11,49 +11,20 @@ interrupted sweep resumes where it stopped. RTD_WORKERS overrides the default.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import multiprocessing
 import os
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
+from .kinds import config_class, engine  # noqa: F401 (config_class: publish imports it from here)
 from .progress import bar, line
 from .store import Store
-
-# result kind -> ("module:function" computing one entry as fn(cfg, run) -> metrics dict, "module:class" of its config)
-KINDS = {
-    "distill": ("rtdlib.distill:distill", "rtdlib.config:DistillCfg"),
-    "restart": ("rtdlib.restart:restart", "rtdlib.restart:RestartCfg"),
-    "supervised": ("rtdlib.supervised:supervised", "rtdlib.supervised:SupervisedCfg"),
-    "lottery": ("rtdlib.lottery:lottery", "rtdlib.lottery:LotteryCfg"),
-    "connectivity": ("rtdlib.connectivity:connectivity", "rtdlib.connectivity:ConnectivityCfg"),
-    "landscape": ("rtdlib.landscape:landscape", "rtdlib.landscape:LandscapeCfg"),
-    "peers": ("rtdlib.peers:train_peers", "rtdlib.peers:PeersCfg"),
-}
-
 
 EXECUTORS = ("local", "slurm")
 # submitit executor parameters a cluster.json may set (passed through unchanged)
 CLUSTER_KEYS = ("cluster", "log_folder", "slurm_partition", "timeout_min", "gpus_per_node", "cpus_per_task",
                 "mem_gb", "slurm_array_parallelism", "slurm_account", "slurm_qos", "slurm_additional_parameters")
-
-
-def engine(kind: str):
-    """The function that computes one entry of `kind` (imported lazily)."""
-    return kind_part(kind, 0)
-
-
-def config_class(kind: str):
-    """The config dataclass of `kind` (imported lazily)."""
-    return kind_part(kind, 1)
-
-
-def kind_part(kind: str, index: int):
-    if kind not in KINDS:
-        raise ValueError(f"unknown result kind {kind!r}; allowed: {', '.join(sorted(KINDS))}")
-    module, _, name = KINDS[kind][index].partition(":")
-    return getattr(importlib.import_module(module), name)
 
 
 def default_workers() -> int:

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, vmap
 
-from . import data, models
+from . import data
 from .config import ConfigError, DistillCfg, added, check_choice, check_range
 from .determinism import training_device
 from .distill import distill, make_nets, probe_dataset

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError
+from .errors import ConfigError
 
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0

@@ -37,6 +37,7 @@ import torch
 
 from .config import canonical_json, config_hash, default_device, native_bf16, to_dict
 from .hardware import fingerprint
+from .kinds import engine
 from .paths import project_root
 
 MARKER = "COMPLETE"
@@ -242,7 +243,6 @@ class Store:
         """The first published layer's intact entry for cfg; loading an artifact it omits computes the
         entry here with fn (default: the kind's engine)."""
         def recompute() -> Result:
-            from .executor import engine  # lazily: the executor imports this module
             with using_threads(threads_of(found.meta)):  # as published: same reduction order, same weights
                 result, computed = self._compute(kind, cfg, fn or engine(kind))
             self.log_use(result, computed)

@@ -24,6 +24,7 @@ from torch import nn
 from . import data
 from .config import ConfigError, DataCfg, DistillCfg, added, check_choice, check_range, sum_dtype
 from .determinism import training_device
+from .kinds import engine
 from .progress import bar
 
 STARTS = ("init", "student")  # theta_S (fresh student init) or theta*_S (distilled student)
@@ -96,7 +97,6 @@ def store_of(run):
 
 def distilled_student(cfg: DistillCfg, store) -> dict:
     """theta*_S: the distill run's student state dict (computed and stored if missing)."""
-    from .executor import engine
     return store.get_or_run("distill", cfg, engine("distill")).load("student")
 
 

@@ -1,5 +1,6 @@
 import os
 
+import numpy as np
 import pytest
 import torch
 
@@ -10,6 +11,24 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 # (tests that exercise the published layer set RTD_PUBLISHED themselves)
 os.environ["RTD_PUBLISHED"] = ""
 TINY_MODEL = ModelCfg("small_vgg", "batch", width=4, out_dim=64, hidden_dim=32, bottleneck_dim=16)
+
+
+def stripes(path, n_train=256, n_test=128, seed=0):
+    """A task tiny nets learn in seconds, written as a .npz dataset: 8x8 images of 4 textures (horizontal
+    stripes, vertical stripes, checkerboard, flat grey) under uniform noise; shifts and mirror images (the
+    supervised augmentation) keep every texture's class."""
+    rng = np.random.default_rng(seed)
+    r, c = np.indices((8, 8))
+    textures = np.stack([r % 2, c % 2, (r + c) % 2, np.full((8, 8), 0.5)]) * 200
+    y = np.arange(n_train + n_test) % 4
+    x = (textures[y] + rng.uniform(0, 55, (len(y), 8, 8))).round().astype(np.uint8)
+    np.savez(path, x_train=x[:n_train], y_train=y[:n_train], x_test=x[n_train:], y_test=y[n_train:])
+    return DataCfg(path)
+
+
+@pytest.fixture(scope="session")
+def stripes_data(tmp_path_factory):
+    return stripes(tmp_path_factory.mktemp("stripes") / "stripes.npz")
 
 
 def tiny_cfg(**kw) -> DistillCfg:

@@ -149,3 +149,18 @@ def test_interpolation_mixes_bn_running_statistics_like_the_weights():
                "bn.running_var": [4.0, 3.0]}
     assert all(torch.allclose(mid[k], torch.tensor(v)) for k, v in by_hand.items())
     assert mid["bn.num_batches_tracked"].item() == 3 and C.interpolate(a, b, 0.75)["bn.num_batches_tracked"].item() == 7
+
+
+def test_runs_that_learn_end_near_zero_error_and_the_barrier_is_the_path_maximum(store, stripes_data):
+    """On the stripes (chance error 0.75) both runs classify (nearly) every test image, with their own BN
+    statistics and with recalibrated ones; the pair's numbers are those of its curve and of the two runs."""
+    train = sup_cfg(data=stripes_data, epochs=2, batch_size=32, save_epochs=())
+    cfg = C.ConnectivityCfg(train=train, orders=(0, 1), gammas=3, bn="recalibrate")
+    out = store.get_or_run("connectivity", cfg, C.connectivity).metrics
+    (p,) = out["pairs"]
+    errs = [c["error"] for c in out["curves"]]
+    assert p["pair"] == "0-1" and (p["order_i"], p["order_j"]) == (0, 1) and len(errs) == 3
+    assert (p["error_j"], p["error_i"]) == (errs[0], errs[-1]) and max(p["error_i"], p["error_j"]) <= 2 / 128
+    own = [store.get("supervised", replace(train, seed=o)).metrics["test_acc"] for o in (0, 1)]
+    assert (p["own_bn_error_i"], p["own_bn_error_j"]) == (1 - own[0], 1 - own[1]) and min(own) >= 1 - 2 / 128
+    assert p["max_error"] == max(errs) and p["barrier"] == max(errs) - (errs[0] + errs[-1]) / 2

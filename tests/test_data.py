@@ -129,3 +129,16 @@ def test_device_choice_and_rtd_device(monkeypatch):
     monkeypatch.setenv("RTD_DEVICE", "gpu")
     with pytest.raises(ConfigError, match="RTD_DEVICE = 'gpu'"):
         default_device()
+
+
+def test_downsizing_is_antialiased_by_hand():
+    """8 -> 4 pixels: each output pixel is a triangle-filtered mean of 4 inputs with weights 1/8, 3/8, 3/8, 1/8
+    (plain bilinear would sample half-way between 2 of them: a 1-pixel line comes out as 128 or vanishes)."""
+    x = torch.zeros(2, 1, 8, 8, dtype=torch.uint8)
+    x[:, :, :, 3] = 255  # a vertical line in column 3: weight 3/8 in output column 1, 1/8 in column 2
+    out = data.resize(x, 4)
+    assert out.dtype == torch.uint8 and out.shape == (2, 1, 4, 4)
+    assert out.tolist() == [[[[0, 96, 32, 0]] * 4]] * 2  # round(255 * 3/8 = 95.6), round(255 / 8 = 31.9)
+    corner = torch.zeros(1, 1, 2, 2, dtype=torch.uint8)
+    corner[..., 0, 0] = 255  # upsizing 2 -> 4 by hand: weights 1, 3/4, 1/4, 0 along each axis
+    assert data.resize(corner, 4)[0, 0, 0].tolist() == [255, 191, 64, 0]

@@ -6,6 +6,7 @@ import torch
 from conftest import TINY_MODEL, killed_then_resumed, one_training_step, tiny_cfg
 from rtdlib import distill as D
 from rtdlib.config import ModelCfg, replace
+from rtdlib.probe import features, probe_all, raw_features
 from rtdlib.store import Store
 
 
@@ -40,8 +41,16 @@ def test_training_reduces_kl_and_leaves_teacher_untouched():
     assert h[0]["dist_init"] == 0 and h[-1]["dist_init"] > 0
     nets = {(p["net"], p["probe"]) for p in out["probes"]}
     assert ("teacher_bnrecal", "linear") in nets and ("student", "knn_low") in nets
-    accs = [p["acc"] for p in out["probes"]]
-    assert all(0 <= a <= 1 for a in accs) and max(accs) > 0.3  # digits: far above chance
+    rows = {(p["epoch"], p["net"], p["probe"]): p["acc"] for p in out["probes"]}
+    assert min(rows.values()) > 0.3  # every probe, low-label ones included, far above chance (0.1)
+    ds = D.probe_dataset(cfg, "cpu")  # the input and the teacher, probed here by hand
+    by_hand = {"input": probe_all(raw_features(ds.x_train, ds.normalize), ds.y_train,
+                                  raw_features(ds.x_test, ds.normalize), ds.y_test, 10, cfg.probe),
+               "teacher": probe_all(features(teacher_before, ds.x_train, ds.normalize), ds.y_train,
+                                    features(teacher_before, ds.x_test, ds.normalize), ds.y_test, 10, cfg.probe)}
+    for epoch in (0, 3):
+        for net, accs in by_hand.items():
+            assert {k: rows[epoch, net, k] for k in accs} == accs, (epoch, net)
 
 
 def test_teacher_parameters_unchanged_by_training(tmp_path):
@@ -74,6 +83,45 @@ def test_bf16_autocast_trains_a_different_but_close_student():
     l32, l16 = fp32["history"][-1]["loss"], bf16["history"][-1]["loss"]
     assert l32 != l16 and abs(l32 - l16) < 0.05 * l32  # rounded matmuls, same optimization
     assert fp32["history"][0] == bf16["history"][0]  # epoch 0 is measured before any bf16 step
+
+
+def test_bf16_training_keeps_losses_and_probes_in_fp32(monkeypatch):
+    """bf16 chosen by "auto" on a CPU faked to run it natively, so the test does not depend on this CPU's
+    instruction set: the forward passes of the training step run under autocast, the loss is computed from
+    fp32 logits, and no probe (at epochs, or at a step inside an epoch) and no epoch-0 measurement runs under
+    autocast."""
+    from rtdlib import config
+    monkeypatch.setattr(config, "cpu_bf16_flags", lambda: ["amx_bf16"])
+    cfg = tiny_cfg(epochs=1, probe_epochs=(0, 1), probe_steps=(2,), probe_nets=("teacher", "student"))
+    losses, probes, forwards = [], [], []
+    real_loss, real_features = D.distill_loss, D.features
+
+    def loss_spy(s, t, *a):
+        losses.append((s.dtype, t.dtype, torch.is_autocast_enabled("cpu")))
+        return real_loss(s, t, *a)
+
+    def features_spy(*a, **kw):
+        probes.append(torch.is_autocast_enabled("cpu"))
+        return real_features(*a, **kw)
+
+    monkeypatch.setattr(D, "distill_loss", loss_spy)
+    monkeypatch.setattr(D, "features", features_spy)
+    real_build = D.models.build
+
+    def build_spy(*a, **kw):  # records whether each network's forward pass runs under autocast
+        net = real_build(*a, **kw)
+        net.register_forward_hook(lambda m, i, o: forwards.append(o.dtype))
+        return net
+
+    monkeypatch.setattr(D.models, "build", build_spy)
+    out = D.distill(cfg, device="cpu")
+    assert out["precision"] == "bf16"
+    steps = out["steps_per_epoch"]
+    assert len(losses) == min(D.EPOCH0_BATCHES, steps) + steps  # epoch 0 on a few batches, then every step
+    assert set(losses) == {(torch.float32, torch.float32, False)}
+    assert forwards.count(torch.bfloat16) == 2 * steps  # teacher and student of every step, nothing else
+    # features of the train and the test split: the teacher once, the student at epochs 0 and 1 and at step 2
+    assert len(probes) == 2 * (1 + 3) and not any(probes)
 
 
 def test_auto_precision_is_bf16_exactly_where_the_cpu_runs_it_natively(monkeypatch):

@@ -1,4 +1,5 @@
 """Landscape engine on tiny nets: plane geometry, BN choice, loop == vmap, resume, finer grids."""
+import copy
 import dataclasses
 import math
 
@@ -235,7 +236,8 @@ def test_line_slices_stay_inside_awkward_windows(angle, offset):
     plane = np.add.outer(b, a)  # value = a + b: linear, so interpolation is exact
     m = {"a": a.tolist(), "b": b.tolist(), "grids": {"norm": [plane.tolist()]}}  # a metric drawn as stored
     dist, vals, ends = lp.line_slice(m, "norm", angle, offset)
-    if ends is None:
+    if abs(offset) == 1 and angle % 90:  # tangent to the window: it touches only a corner
+        assert ends is None and len(dist) == len(vals) == 0
         return
     start, end = ends
     assert dist[0] == 0 and np.isclose(dist[-1], np.linalg.norm(end - start))
@@ -326,3 +328,29 @@ def test_grid_nodes_hold_the_points_they_are_named_after(store):
     assert abs(local - nonlocal_) > 1e-3 * local  # the two points are told apart
     assert math.isclose(at(res, "norm", 1.0, 0.0), local, rel_tol=1e-6)
     assert math.isclose(at(res, "norm", 0.0, 1.0), nonlocal_, rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_grid_point_metrics_by_hand(batched):
+    """At a point away from the teacher: the distillation loss and KL from the head's logits, the encoder KL
+    from the softmax of the encoder features (not of the logits), and the norm, all computed here directly."""
+    c = cfg(batched=batched)
+    teacher, fresh, _ = make_nets(dataclasses.replace(DISTILL, alpha=1.0), 1)
+    ev = L.Evaluator(c, teacher, "cpu")
+    theta = 0.7 * L.flat_params(teacher) + 0.3 * L.flat_params(fresh)
+    (row,) = (ev.batched if batched else ev.loop)([theta])
+    net = copy.deepcopy(teacher).eval()
+    torch.nn.utils.vector_to_parameters(theta.float(), net.parameters())
+    with torch.no_grad():
+        x = ev.norm_eval(ev.x_eval)
+        s_feat, t_feat = net.features(x).double(), teacher.eval().features(x).double()
+        s_log, t_log = net.head(s_feat.float()).double(), teacher.head(t_feat.float()).double()
+
+    def kl(s, t):
+        return (t.softmax(1) * (t.log_softmax(1) - s.log_softmax(1))).sum(1).mean().item()
+    n = len(x)
+    assert n == 64 and row["norm"] == pytest.approx(theta.norm().item(), rel=1e-12)
+    assert row["kl"] == pytest.approx(kl(s_log, t_log), rel=1e-4)
+    assert row["loss"] == pytest.approx(-(t_log.softmax(1) * s_log.log_softmax(1)).sum(1).mean().item(), rel=1e-5)
+    assert row["enc_kl"] == pytest.approx(kl(s_feat, t_feat), rel=1e-4)
+    assert abs(kl(s_feat, t_feat) - kl(s_log, t_log)) > 1e-2 * kl(s_log, t_log)  # the two KLs do differ

@@ -132,13 +132,16 @@ def test_supervised_is_deterministic_and_student_start_differs(store):
     assert torch.equal(student.fc.weight, tiny_net(cfg).fc.weight)  # same classifier init
 
 
-def test_imp_run_stores_every_round_and_resumes_after_interruption(store, tmp_path, monkeypatch):
-    cfg = L.LotteryCfg(train=sup_cfg(epochs=2, save_epochs=(1,)), rewind_epoch=1, rounds=2)
+def test_imp_run_stores_every_round_and_resumes_after_interruption(store, tmp_path, monkeypatch, stripes_data):
+    cfg = L.LotteryCfg(train=sup_cfg(data=stripes_data, epochs=2, batch_size=32, save_epochs=(1,)), rewind_epoch=1,
+                       rounds=2)
     full = store.get_or_run("lottery", cfg, L.lottery).metrics
     rows = full["rounds"]
     assert [r["round"] for r in rows] == [0, 1, 2]
     assert [r["remaining"] for r in rows] == pytest.approx([1, 0.8, 0.64], abs=1e-3)
-    assert all(0 <= r["test_acc"] <= 1 for r in rows) and rows[-1]["nonzero_all"] < rows[0]["nonzero_all"]
+    # the stripes are learnt (chance 0.25) by the dense net and by every pruned, rewound and retrained one
+    assert [(r["test_acc"], r["train_acc"]) for r in rows] == [(1.0, 1.0)] * 3
+    assert rows[-1]["nonzero_all"] < rows[0]["nonzero_all"]
 
     calls = []
     real = S.train_epochs
@@ -185,3 +188,38 @@ def test_mismatched_architecture_is_one_clear_line():
     assert "\n" not in str(e.value)
     with pytest.raises(ValueError, match="masks do not fit this network"):
         L.Masks(tiny_net()).load_state_dict({"x": torch.ones(2, dtype=torch.bool)})
+
+
+@pytest.mark.parametrize("ell", [0, 1])
+def test_every_round_retrains_from_the_rewind_point(store, monkeypatch, ell):
+    """Each round starts from the rewind point (theta_S and a fresh optimizer, or the dense run's epoch-ell
+    weights and momentum), masked, never from the previous round's trained weights."""
+    cfg = L.LotteryCfg(train=sup_cfg(epochs=2, save_epochs=(1,)), rewind_epoch=ell, rounds=2)
+    starts, real = [], L.train_epochs
+
+    def recording(net, opt, ds, train_cfg, epochs, masks=None, **kw):
+        starts.append((list(epochs), {k: v.clone() for k, v in net.state_dict().items()},
+                       {n: m.clone() for n, m in masks.masks.items()},
+                       {i: s["momentum_buffer"].clone() for i, s in opt.state_dict()["state"].items()}))
+        return real(net, opt, ds, train_cfg, epochs, masks, **kw)
+
+    monkeypatch.setattr(L, "train_epochs", recording)
+    run = Run(store.root / "lottery" / "line")  # its dense run goes to the test's store
+    run.path.mkdir(parents=True)
+    L.lottery(cfg, run, device="cpu")
+    dense = store.get("supervised", cfg.train)
+    point = dense.load("rewind_1") if ell else {"net": tiny_net(cfg.train).state_dict(), "opt": None}
+    assert len(starts) == 2
+    for epochs, weights, masks, momentum in starts:
+        assert epochs == list(range(ell + 1, 3))
+        for k, v in weights.items():
+            expected = point["net"][k] * masks[k] if k in masks else point["net"][k]
+            assert torch.equal(v, expected), k
+        if ell == 0:
+            assert momentum == {}
+        else:
+            index = {n: i for i, (n, _) in enumerate(tiny_net(cfg.train).named_parameters())}
+            saved = point["opt"]["state"]
+            assert all(torch.equal(momentum[i], saved[i]["momentum_buffer"] * masks.get(n, 1))
+                       for n, i in index.items())
+    assert not torch.equal(starts[0][2]["fc.weight"], starts[1][2]["fc.weight"])  # round 2 prunes further

@@ -238,3 +238,34 @@ def test_control_loss_is_the_distillation_of_each_networks_own_eval_mode_init():
     (row,) = P.train_peers(c, device="cpu")["history"]
     assert row["anchor"] == pytest.approx(sum(by_hand) / 2, rel=1e-4) == pytest.approx(row["loss"], rel=1e-6)
     assert row["peer"] == 0
+
+
+def test_divergences_by_hand():
+    out = torch.tensor([[[1.0, 2.0, 3.0, 6.0], [0.0, 0.0, 0.0, 0.0]]])  # K = 1 network, B = 2, D = 4
+    target = torch.tensor([[[1.0, 0.0, 3.0, 4.0], [2.0, 0.0, 0.0, 0.0]]])
+    # mse: mean over d, then over the batch: ((0 + 4 + 0 + 4) / 4 + 4 / 4) / 2
+    assert P.divergence(out, target, "mse").tolist() == [1.5]
+    p = torch.tensor([[[0.5, 0.5, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]]])
+    by_hand = (-(0.5 * out[0, 0].log_softmax(0)[:2]).sum() + torch.log(torch.tensor(4.0))) / 2  # row 2: ln 4
+    assert torch.allclose(P.divergence(out, p, "ce"), by_hand.view(1))
+
+
+@pytest.mark.parametrize("loss", ["mse", "ce"])
+def test_random_roles_step_counts_only_the_students_terms_by_hand(loss):
+    """K = 2, net 0 teaches net 1: the step's logged peer and anchor terms are net 1's divergences from net 0 and
+    from its own eval-mode init, halved (a teacher counts 0), and the loss mixes them by lambda."""
+    import copy
+    c = cfg(k=2, rule="random_roles", loss=loss, consensus_weight=0.25, path="loop")
+    group, anchors, opt, inits = P.setup(c, 1, "cpu")
+    x = torch.randn(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = [copy.deepcopy(n).train()(x) for n in group.nets]
+        init0, init1 = (copy.deepcopy(n).eval()(x) for n in inits)
+
+    def d(a, t):
+        return P.divergence(a[None], P.as_target(t, loss)[None], loss).item()
+    peer, anchor = d(out[1], out[0]) / 2, d(out[1], init1) / 2
+    got = P.step(group, anchors, x, c, opt, torch.tensor([-1, 0])).tolist()
+    assert got[1] == pytest.approx(peer, rel=1e-5) and got[2] == pytest.approx(anchor, rel=1e-5)
+    assert got[0] == pytest.approx(0.25 * peer + 0.75 * anchor, rel=1e-5)
+    assert d(out[0], init0) > 1e-4  # the teacher's own anchor term, which must not count, is not zero

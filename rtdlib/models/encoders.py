@@ -12,6 +12,7 @@ import inspect
 import torchvision
 from torch import nn
 
+from ..errors import ConfigError
 from . import vit
 from .norm import norm2d
 
@@ -137,7 +138,6 @@ def official_conv_init(encoder: nn.Module) -> nn.Module:
 
 def custom_encoder(arch: str):
     """The function named by "package.module:function" (imported; a ConfigError if it is not there)."""
-    from ..config import ConfigError
     module, _, name = arch.partition(":")
     if not module or not name or module == "__main__":
         raise ConfigError(f"architecture {arch!r} must be package.module:function of an importable module")
@@ -153,7 +153,6 @@ def custom_encoder(arch: str):
 
 def custom_source_hash(arch: str) -> str:
     """Hash of the file defining the function: editing it keys new results (code imported from other files does not)."""
-    from ..config import ConfigError
     fn = custom_encoder(arch)
     try:
         source = inspect.getsourcefile(fn)
@@ -166,7 +165,6 @@ def custom_source_hash(arch: str) -> str:
 
 def build_custom(arch: str, in_channels: int, norm: str, width: int) -> Encoder:
     """Call the user's function with those of in_channels, norm, width it accepts; its own init is kept."""
-    from ..config import ConfigError
     fn = custom_encoder(arch)
     params = inspect.signature(fn).parameters
     takes_all = any(p.kind == p.VAR_KEYWORD for p in params.values())
