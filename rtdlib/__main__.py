@@ -137,12 +137,14 @@ def cmd_params(args) -> None:
 
 
 def cmd_data(args) -> None:
+    from . import downloads
     if args.name in PROFILE_NAMES:  # every dataset the profile's notebooks read
-        from . import downloads
-        downloads.fetch_profile(args.name)
+        from .plan import profile_datasets
+        names = profile_datasets(args.name)
+        print(f"profile {args.name!r} reads: {', '.join(names) or 'no dataset'}")
+        downloads.fetch_datasets(names)
     else:
-        from . import data
-        data.fetch(args.name)
+        downloads.fetch_datasets([args.name])
 
 
 def cmd_distill(args) -> None:

@@ -291,8 +291,9 @@ _LOADERS = {"digits": load_digits, "fashion-mnist": load_fashion_mnist,
 # ---------------------------------------------------------------- fetching
 
 def fetch(name: str, root: Path | None = None, log=print) -> Path:
-    """Download a dataset into the data directory: the paper's datasets from their archives (rtdlib.downloads),
-    the others through torchvision, Fashion-MNIST from Debian's package as fallback."""
+    """Download a dataset into the data directory through torchvision, Fashion-MNIST from Debian's package as
+    fallback (the paper's datasets come from their archives through rtdlib.downloads.fetch_datasets, which
+    calls this for the others)."""
     check_choice("dataset", name, DATASETS)
     root = Path(root) if root else data_dir()
     root.mkdir(parents=True, exist_ok=True)
@@ -306,10 +307,6 @@ def fetch(name: str, root: Path | None = None, log=print) -> Path:
             return root
         except DatasetMissing:
             pass
-    from . import downloads
-    if name in downloads.ARCHIVES:  # resumable, checksummed, with what to put where when offline
-        downloads.fetch_datasets([name], root, log)
-        return root
     import torchvision.datasets as tvd
     cls, *splits = TORCHVISION_CLASSES.get(name) or ("FashionMNIST", {"train": True}, {"train": False})
     try:

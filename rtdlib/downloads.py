@@ -52,16 +52,6 @@ ARCHIVES = {
 CHUNK = 1 << 20
 
 
-def profile_datasets(profile: str) -> list[str]:
-    """The built-in datasets every notebook of `profile` reads (from its run configs), sorted."""
-    from .notebooks import data_cfgs
-    from .profiles import PROFILES
-    from .sweeps import SWEEPS
-    names = {d.name for nb, stages in SWEEPS.items() if nb in PROFILES[profile]
-             for _, make in stages for d in data_cfgs(make(PROFILES[profile][nb]))}
-    return sorted(n for n in names if n in data.DATASETS)
-
-
 def present(name: str, root: Path) -> bool:
     a = ARCHIVES[name]
     return all((root / a.folder / f).is_file() for f in a.files)
@@ -69,13 +59,6 @@ def present(name: str, root: Path) -> bool:
 
 def gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB"
-
-
-def fetch_profile(profile: str, root: Path | None = None, log=print) -> None:
-    """Fetch every dataset `profile` reads (see fetch_datasets)."""
-    names = profile_datasets(profile)
-    log(f"profile {profile!r} reads: {', '.join(names) or 'no dataset'}")
-    fetch_datasets(names, root, log)
 
 
 def fetch_datasets(names, root: Path | None = None, log=print) -> None:

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
-from .kinds import config_class, engine  # noqa: F401 (config_class: publish imports it from here)
+from .kinds import engine
 from .progress import bar, line
 from .store import Store
 

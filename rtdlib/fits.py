@@ -1,7 +1,8 @@
 """What a run asks of its dataset, checked before anything runs: subsets no larger than the splits, a batch no
 larger than the train images (else every epoch is one partial step), ViT images at least two patches wide.
 
-Built-in datasets' split sizes and sides are known (`plan`); a dataset by path is read (and cached) once.
+Built-in datasets' split sizes and sides are known (below; `plan` prices runs with them); a dataset by path is
+read (and cached) once.
 Torch-free unless a ViT is checked.
 """
 from __future__ import annotations
@@ -10,7 +11,27 @@ import dataclasses
 from pathlib import Path
 
 from .config import ConfigError, DataCfg
-from .plan import SIDES, TEST_SIZES, TRAIN_SIZES, part_of
+
+# the built-in datasets' splits (images) and sides (pixels); these modules check subsets and batches against them
+TRAIN_SIZES = {"digits": 1297, "fashion-mnist": 60_000, "cifar10": 50_000, "cifar100": 50_000, "stl10": 5_000,
+               "tiny-imagenet": 100_000, "mnist": 60_000, "kmnist": 60_000, "svhn": 73_257, "usps": 7_291}
+TEST_SIZES = {"digits": 500, "fashion-mnist": 10_000, "cifar10": 10_000, "cifar100": 10_000, "stl10": 8_000,
+              "tiny-imagenet": 10_000, "mnist": 10_000, "kmnist": 10_000, "svhn": 26_032, "usps": 2_007}
+SIDES = {"digits": 8, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32, "stl10": 96, "tiny-imagenet": 64,
+         "mnist": 28, "kmnist": 28, "svhn": 32, "usps": 16}
+CHANNELS = {"digits": 1, "fashion-mnist": 1, "mnist": 1, "kmnist": 1, "usps": 1}  # every other dataset: 3
+
+
+def part_of(cfg, name: str):
+    """cfg.<name> of any run config, looked up through the configs it wraps (distill, train, first)."""
+    for path in ((), ("distill",), ("train",), ("train", "distill"), ("first",)):
+        obj = cfg
+        for step in path:
+            obj = getattr(obj, step, None)
+        if getattr(obj, name, None) is not None:
+            return getattr(obj, name)
+    raise TypeError(f"no {name} in {type(cfg).__name__}")
+
 
 
 def data_cfgs(obj):

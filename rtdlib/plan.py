@@ -8,6 +8,7 @@ import json
 import time
 
 from .config import canonical_json, from_dict, setting_of, to_dict
+from .fits import CHANNELS, SIDES, data_cfgs, part_of, splits
 from .profiles import PROFILES
 from .sweeps import SWEEPS
 
@@ -16,14 +17,6 @@ from .sweeps import SWEEPS
 CPU_SEC_PER_IMAGE = {"small_vgg": 1 / 1000, "small_resnet": 1 / 1000, "vgg11": 1 / 130, "resnet18": 1 / 40}
 HEAD_SEC_PER_IMAGE_PER_OUTPUT = 2.3e-3 / 2 ** 16  # the last layer's share, linear in m
 FORWARD_SHARE = 1 / 3  # an evaluation pass costs about a third of a training step
-# the built-in datasets' splits (images) and sides (pixels); `fits` checks subsets and batches against them
-TRAIN_SIZES = {"digits": 1297, "fashion-mnist": 60_000, "cifar10": 50_000, "cifar100": 50_000, "stl10": 5_000,
-               "tiny-imagenet": 100_000, "mnist": 60_000, "kmnist": 60_000, "svhn": 73_257, "usps": 7_291}
-TEST_SIZES = {"digits": 500, "fashion-mnist": 10_000, "cifar10": 10_000, "cifar100": 10_000, "stl10": 8_000,
-              "tiny-imagenet": 10_000, "mnist": 10_000, "kmnist": 10_000, "svhn": 26_032, "usps": 2_007}
-SIDES = {"digits": 8, "fashion-mnist": 28, "cifar10": 32, "cifar100": 32, "stl10": 96, "tiny-imagenet": 64,
-         "mnist": 28, "kmnist": 28, "svhn": 32, "usps": 16}
-CHANNELS = {"digits": 1, "fashion-mnist": 1, "mnist": 1, "kmnist": 1, "usps": 1}  # every other dataset: 3
 CALIBRATION_STEPS = 2  # timed training steps per model, after one warm-up step
 
 # what an entry of each kind stores besides its metrics, and which later notebooks read it
@@ -35,17 +28,6 @@ ARTIFACTS = {"distill": "student and teacher weights; the student is read by 05 
              "lottery": "the final pruning masks (read by no notebook)",
              "peers": "every peer's weights (read by no notebook)",
              "landscape": "metrics only", "connectivity": "metrics only"}
-
-
-def part_of(cfg, name: str):
-    """cfg.<name> of any run config, looked up through the configs it wraps (distill, train, first)."""
-    for path in ((), ("distill",), ("train",), ("train", "distill"), ("first",)):
-        obj = cfg
-        for step in path:
-            obj = getattr(obj, step, None)
-        if getattr(obj, name, None) is not None:
-            return getattr(obj, name)
-    raise TypeError(f"no {name} in {type(cfg).__name__}")
 
 
 def side(d) -> int:
@@ -71,7 +53,6 @@ def per_image(cfg, head: bool = True, rates: dict | None = None) -> float:
 
 def steps_of(kind: str, cfg) -> list[tuple]:
     """(images, config, with head, share of a training step) of everything a run computes."""
-    from .fits import splits  # lazily: fits imports this module
     d = part_of(cfg, "data")
     n_train, n_test, _ = splits(d)
     n, test = min(d.train_size or n_train, n_train), min(d.test_size or n_test, n_test)
@@ -228,7 +209,7 @@ def recorded_seconds(store) -> dict:
     layers: a missing seed of a setting costs about what its other seeds did."""
     import statistics
 
-    from .executor import config_class
+    from .kinds import config_class
     times = {}
     for root in (store.root, *store.layers):
         for meta_path in root.glob("*/*/meta.json"):
@@ -327,3 +308,11 @@ def print_plan(names, profile: str, calibrate_on=None) -> None:
     print("what entries store besides metrics, and who reads it:")
     for kind in kinds:
         print(f"  {kind}: {ARTIFACTS[kind]}")
+
+
+def profile_datasets(profile: str) -> list[str]:
+    """The built-in datasets every notebook of `profile` reads (from its run configs), sorted."""
+    from .data import DATASETS
+    names = {d.name for nb, stages in SWEEPS.items() if nb in PROFILES[profile]
+             for _, make in stages for d in data_cfgs(make(PROFILES[profile][nb]))}
+    return sorted(n for n in names if n in DATASETS)

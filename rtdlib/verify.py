@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import config_hash, default_device, from_dict, setting_of
-from .executor import config_class, engine
+from .kinds import config_class, engine
 from .hardware import describe, differing, fingerprint
 from .publish import published_dir
 from .store import MARKER, PUBLISHED, Store, threads_of, using_threads

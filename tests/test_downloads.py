@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from fake_layouts import write_cifar
-from rtdlib import data, downloads
+from rtdlib import data, downloads, plan
 
 
 def test_archives_are_torchvisions():
@@ -20,8 +20,8 @@ def test_archives_are_torchvisions():
 
 def test_paper_profiles_read_the_four_datasets():
     paper = ["cifar10", "cifar100", "stl10", "tiny-imagenet"]
-    assert downloads.profile_datasets("paper") == downloads.profile_datasets("paper-trial") == paper
-    assert downloads.profile_datasets("quick") == ["digits", "fashion-mnist"]
+    assert plan.profile_datasets("paper") == plan.profile_datasets("paper-trial") == paper
+    assert plan.profile_datasets("quick") == ["digits", "fashion-mnist"]
 
 
 def offline(url, start):
@@ -33,7 +33,7 @@ def test_offline_says_which_file_goes_where(tmp_path, monkeypatch):
     write_cifar(tmp_path, 10)  # CIFAR-10 already there
     lines = []
     with pytest.raises(data.DatasetMissing, match="could not download cifar100, stl10, tiny-imagenet"):
-        downloads.fetch_profile("paper", tmp_path, log=lines.append)
+        downloads.fetch_datasets(plan.profile_datasets("paper"), tmp_path, log=lines.append)
     assert f"  cifar10: present in {tmp_path / 'cifar-10-batches-py'}" in lines
     sizes = [ln for ln in lines if ln.startswith("to fetch:")]
     # 169,001,437 + 2,640,397,119 + 248,100,043 bytes to download
@@ -70,7 +70,7 @@ def test_a_download_resumes_verifies_and_unpacks(tmp_path, monkeypatch):
         return io.BytesIO(blob[start:]), True
 
     monkeypatch.setattr(downloads, "open_url", serve)
-    data.fetch("cifar10", root, log=lambda *_: None)
+    downloads.fetch_datasets(["cifar10"], root, log=lambda *_: None)
     assert asked == [half]  # resumed where the .part ended
     assert downloads.present("cifar10", root)
     assert sorted(p.name for p in root.iterdir()) == ["cifar-10-batches-py"]  # archive and .part gone

@@ -48,5 +48,5 @@ def test_default_plan_says_its_time_is_cpu_hours(capsys):
 
 @pytest.mark.parametrize("kind", sorted(plan.ARTIFACTS))
 def test_every_kind_says_what_it_stores(kind):
-    from rtdlib.executor import KINDS
+    from rtdlib.kinds import KINDS
     assert set(plan.ARTIFACTS) == set(KINDS) and plan.ARTIFACTS[kind]
