@@ -49,3 +49,20 @@ def test_bad_alpha_and_mismatched_nets():
     other = models.build(TINY_MODEL.__class__("small_vgg", width=8, out_dim=64, hidden_dim=32, bottleneck_dim=16), 1, 0)
     with pytest.raises(ValueError, match="shape"):
         locality_init(t, other, 0.5)
+
+
+def test_recorded_distances_and_identical_fraction_by_hand():
+    t, f = nets()
+    a = 0.3
+    s, info = locality_init(t, f, a)
+    scale = 1 / math.sqrt(a * a + (1 - a) ** 2)
+    pairs = list(zip(s.parameters(), t.parameters(), f.parameters()))
+    intended = math.sqrt(sum((((1 - a) * pt.double() + a * pf.double()) * scale - pt.double()).pow(2).sum().item()
+                             for _, pt, pf in pairs))
+    actual = math.sqrt(sum((ps.double() - pt.double()).pow(2).sum().item() for ps, pt, _ in pairs))
+    identical = sum((ps == pt).sum().item() for ps, pt, _ in pairs) / sum(pt.numel() for _, pt, _ in pairs)
+    assert set(info) == {"alpha", "dist_intended", "dist_actual", "frac_identical"} and info["alpha"] == a
+    assert info["dist_intended"] == pytest.approx(intended, rel=1e-12)
+    assert info["dist_actual"] == pytest.approx(actual, rel=1e-12)
+    assert param_distance(s, t) == pytest.approx(actual, rel=1e-6)  # differences taken in float32 there
+    assert info["frac_identical"] == identical and 0 < intended

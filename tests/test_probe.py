@@ -74,11 +74,12 @@ def test_authors_probe_is_the_public_procedure():
 
 def test_probe_option_replaces_only_the_full_label_linear_probe():
     x, y = blobs(700, sep=1.0)
-    cfg = ProbeCfg(low_label=5, linear_optimizer="adamw")
+    cfg = ProbeCfg(low_label=5, linear_optimizer="adamw", linear_l2=1.0)
     out = probe_all(x[:500], y[:500], x[500:], y[500:], 4, cfg)
     assert out["linear"] == adamw_linear_probe(x[:500], y[:500], x[500:], y[500:], 4)
     idx = low_label_indices(y[:500], 5)
     assert out["linear_low"] == linear_probe(x[idx], y[idx], x[500:], y[500:], 4, cfg.linear_steps, cfg.linear_l2)
+    assert out["linear_low"] != linear_probe(x[idx], y[idx], x[500:], y[500:], 4, cfg.linear_steps)  # l2 matters
     assert "linear_optimizer" not in hashed_dict(ProbeCfg()) and hashed_dict(cfg)["linear_optimizer"] == "adamw"
     with pytest.raises(ConfigError, match="unknown linear probe optimizer 'sgd'"):
         ProbeCfg(linear_optimizer="sgd")
@@ -99,7 +100,7 @@ def test_low_label_selection_is_balanced_and_seeded():
     y = torch.arange(100) % 5
     idx = low_label_indices(y, 3, seed=0)
     assert torch.bincount(y[idx]).tolist() == [3] * 5
-    assert torch.equal(idx, low_label_indices(y, 3, seed=0))
+    assert torch.equal(idx, low_label_indices(y, 3))  # seed 0 by default: what probe_all selects
     assert not torch.equal(idx, low_label_indices(y, 3, seed=1))
 
 
@@ -216,8 +217,10 @@ def test_linear_probe_reaches_the_regularized_optimum_found_independently():
     of overlapping classes, features far from zero mean and unit scale. Also through probe_all's settings."""
     import numpy as np
     from scipy.optimize import minimize
-    x, y = blobs(3300, d=5, classes=3, sep=0.7)
-    x = x * torch.tensor([0.3, 1.0, 3.0, 0.5, 2.0]) + 4
+    x, y = blobs(5200, d=5, classes=3, sep=0.7)
+    keep = (y == 0) | (torch.arange(5200) % 2 == 0)  # classes of 1/2, 1/4, 1/4: the bias matters
+    x, y = x[keep][:3300] * torch.tensor([0.3, 1.0, 3.0, 0.5, 2.0]) + 4, y[keep][:3300]
+    assert len(y) == 3300
     l2 = 0.05
     a = x[:300].double().numpy()
     mean, std = a.mean(0), a.std(0, ddof=1)
@@ -238,6 +241,9 @@ def test_linear_probe_reaches_the_regularized_optimum_found_independently():
     assert linear_probe(x[:300], y[:300], x[300:], y[300:], 3, l2=l2) == pytest.approx(expected, abs=1e-7)
     out = probe_all(x[:300], y[:300], x[300:], y[300:], 3, ProbeCfg(linear_l2=l2, linear_steps=100, low_label=None))
     assert out["linear"] == pytest.approx(expected, abs=1e-7)
+    assert linear_probe(x[:300], y[:300], x[300:], y[300:], 3) == linear_probe(x[:300], y[:300], x[300:], y[300:], 3,
+                                                                                steps=100, l2=1e-4)  # the defaults
+    assert knn_probe(x[:300], y[:300], x[300:], y[300:], 3) == knn_probe(x[:300], y[:300], x[300:], y[300:], 3, k=20)
 
 
 def test_knn_cosine_and_batches_by_hand():

@@ -39,7 +39,7 @@ def config(module: str) -> str:
     tests = ", ".join(f'"{t}"' for t in TESTS[module])
     return (f'[tool.mutmut]\nsource_paths = ["rtdlib"]\nonly_mutate = ["{module}"]\n'
             f'pytest_add_cli_args_test_selection = [{tests}]\npytest_add_cli_args = ["-p", "no:cacheprovider"]\n'
-            # torch's thread pools are not fork-safe: children are forked from a server that never ran a test
+            # mutmut's setting for libraries that are not fork-safe (torch): mutants run in children of a clean server
             'process_isolation = "forkserver"\n')
 
 
