@@ -113,7 +113,7 @@ def test_built_in_keys_are_unchanged():
     legacy = to_dict(cfg)  # also the stored config.json: without the derived fields
     assert "fingerprint" not in legacy["data"] | legacy["probe_data"] and "arch_source" not in legacy["model"]
     # earlier `added` fields, omitted at the values entries made before them ran with (precision: fp32)
-    for name in ("precision", "probe_steps", "bias_weight_decay"):
+    for name in ("precision", "probe_steps", "bias_weight_decay", "drop_last"):
         legacy.pop(name)
     legacy["probe"].pop("linear_optimizer")
     payload = {"kind": "distill", "schema": SCHEMA_VERSION, "config": legacy}
