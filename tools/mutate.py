@@ -30,7 +30,8 @@ TESTS = {
     "rtdlib/landscape.py": ["tests/test_landscape.py"],
     "rtdlib/peers.py": ["tests/test_peers.py"],
     "rtdlib/data.py": ["tests/test_data.py", "tests/test_own_data.py"],
-    "rtdlib/claims.py": ["tests/test_claims.py"],
+    "rtdlib/claims/engine.py": ["tests/test_claims.py"],
+    "rtdlib/claims/judge.py": ["tests/test_claims.py", "tests/test_claims_declared.py"],
 }
 
 
