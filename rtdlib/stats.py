@@ -125,24 +125,6 @@ def holm(pvalues) -> np.ndarray:
     return out.reshape(p.shape)
 
 
-def paired_test(a, b, alternative="two-sided") -> dict:
-    """Paired comparison of a vs b over the same seeds: mean difference, t-test, Wilcoxon, Cohen's d_z.
-
-    alternative "less" / "greater": one-sided tests of mean (median) a - b < 0 / > 0, for a
-    directional hypothesis stated before looking at the data.
-    """
-    check_choice("alternative", alternative, ALTERNATIVES)
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    d = a - b
-    out = {"n": len(d), "alternative": alternative, "mean_diff": float(d.mean()),
-           "sd_diff": float(d.std(ddof=1)) if len(d) > 1 else float("nan")}
-    out["d_z"] = out["mean_diff"] / out["sd_diff"] if out["sd_diff"] and out["sd_diff"] > 0 else float("nan")
-    out["p_t"] = float("nan") if no_spread(d) else float(stats.ttest_rel(a, b, alternative=alternative).pvalue)
-    nonzero = d[d != 0]
-    out["p_wilcoxon"] = float(stats.wilcoxon(a, b, alternative=alternative).pvalue) if len(nonzero) > 0 else float("nan")
-    return out
-
-
 def p_wilcoxon(d, direction: int = 1) -> float | None:
     """Exact one-sided signed-rank p of the differences d in `direction`, or None where its floor (all n
     differences of one sign) is not below the level: there it could never decide, so it is not shown."""
@@ -259,56 +241,3 @@ def flat_from(curve: pd.DataFrame, eps: float, k: int = 3, baseline: float | Non
 
 def fmt(mean: float, sd: float, scale=100.0) -> str:
     return f"{mean * scale:.1f} ± {sd * scale:.1f}"
-
-
-class Family:
-    """The paired comparisons of one notebook, Holm-corrected together (two-sided): what notebooks not yet
-    judged by `rtdlib.claims` report. The claims engine replaces it: a claim's family is its own tests."""
-
-    def __init__(self, level=LEVEL):
-        self.level, self.rows, self._corrected = level, {}, None
-
-    def add(self, key: str, a, b, alternative="two-sided") -> str:
-        """Compare a vs b (same seeds, same order); returns `key`."""
-        if self._corrected is not None:  # a verdict already read would silently change under it
-            raise ValueError(f"comparison {key!r} added after the family's results were read; "
-                             "add every comparison first")
-        if key in self.rows:
-            raise ValueError(f"comparison {key!r} was added twice")
-        self.rows[key] = paired_test(a, b, alternative)
-        return key
-
-    def corrected(self) -> pd.DataFrame:
-        """The Holm-corrected comparisons (computed once: the family is closed from here on)."""
-        if self._corrected is None:
-            df = pd.DataFrame.from_dict(self.rows, orient="index").rename_axis("comparison")
-            if len(df):
-                df["p_holm"] = holm(df["p_t"].to_numpy())
-                df["significant"] = df["p_holm"] < self.level
-            self._corrected = df
-        return self._corrected
-
-    def table(self, scale: float = 1.0) -> pd.DataFrame:
-        """One row per comparison; `scale` multiplies mean_diff and sd_diff alike (100: accuracies in points)."""
-        df = self.corrected().reset_index()
-        if len(df):
-            df[["mean_diff", "sd_diff"]] *= scale
-        return df
-
-    def result(self, key: str) -> dict:
-        df = self.corrected()
-        if key not in df.index:
-            raise KeyError(f"no comparison {key!r}; added: {', '.join(df.index)}")
-        return df.loc[key].to_dict()
-
-    def shows(self, key: str, sign: int = 1) -> bool:
-        """Whether the corrected test is significant with the mean difference of the given sign (+1: a > b)."""
-        r = self.result(key)
-        return bool(r["significant"]) and r["mean_diff"] * sign > 0
-
-    def says(self, key: str, better="beats", worse="is below", scale=100.0, unit="points") -> str:
-        """'beats (+2.1 ± 0.8 points, p_Holm = 0.010, n = 5)', or 'shows no significant difference (...)'."""
-        r = self.result(key)
-        verb = (better if r["mean_diff"] > 0 else worse) if r["significant"] else "shows no significant difference"
-        return (f"{verb} ({r['mean_diff'] * scale:+.1f} ± {r['sd_diff'] * scale:.1f} {unit}, "
-                f"p_Holm = {r['p_holm']:.3g}, n = {r['n']})")

@@ -2,6 +2,7 @@
 import copy
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -116,16 +117,16 @@ def test_bad_connectivity_config_is_one_line(kw, message):
 
 
 def test_barrier_test_is_one_sided_and_its_wilcoxon_floor_is_attained():
-    student, init = [0.1, 0.3, 0.2, 0.5], [0.4, 0.5, 0.9, 0.6]  # every difference negative
-    two, less, greater = (stats.paired_test(student, init, alt) for alt in ("two-sided", "less", "greater"))
-    assert less["alternative"] == "less" and less["p_t"] == pytest.approx(two["p_t"] / 2)
-    assert greater["p_t"] == pytest.approx(1 - less["p_t"])
-    # all differences of one sign is the most extreme exact signed-rank outcome
-    assert less["p_wilcoxon"] == pytest.approx(stats.min_wilcoxon_p(4, "less")) == pytest.approx(1 / 16)
-    assert two["p_wilcoxon"] == pytest.approx(stats.min_wilcoxon_p(4)) == pytest.approx(2 / 16)
+    d = np.array([0.1, 0.3, 0.2, 0.5, 0.3]) - np.array([0.4, 0.5, 0.9, 0.6, 0.7])  # every difference negative
+    less, greater = stats.p_directional(d, -1), stats.p_directional(d, 1)
+    assert greater == pytest.approx(1 - less) and less < 0.05
+    # all differences of one sign is the most extreme exact signed-rank outcome: 1/32 with 5 pairs
+    assert stats.p_wilcoxon(d, -1) == pytest.approx(stats.min_wilcoxon_p(5, "less")) == pytest.approx(1 / 32)
+    assert stats.p_wilcoxon(d[:4], -1) is None  # 1/16 with 4 pairs: its floor cannot reach 0.05, so not shown
+    assert stats.min_wilcoxon_p(4) == pytest.approx(2 / 16)
     assert stats.min_wilcoxon_p(3, "less") > 0.05 > stats.min_wilcoxon_p(5, "less")
-    with pytest.raises(ConfigError, match="unknown alternative 'lower'; allowed: two-sided, less, greater"):
-        stats.paired_test(student, init, "lower")
+    with pytest.raises(ConfigError, match="unknown direction 2; allowed: 1, -1"):
+        stats.p_directional(d, 2)
     with pytest.raises(ConfigError, match="number of pairs n = 0 is outside"):
         stats.min_wilcoxon_p(0)
 

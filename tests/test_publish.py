@@ -7,14 +7,13 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from conftest import tiny_cfg
-from rtdlib import notebooks, publish, summary, verify
+from rtdlib import notebooks, publish, verify
 from rtdlib.config import replace
 from rtdlib.distill import distill
 from rtdlib.restart import RestartCfg, restart
-from rtdlib.store import MARKER, PUBLISHED, Store, StoreError, sha256_file
+from rtdlib.store import PUBLISHED, Store, StoreError, sha256_file
 
 
 @pytest.fixture
@@ -107,35 +106,12 @@ def claims_file(folder, notebook, rows):
     (folder / f"claims_{notebook}.json").write_text(json.dumps(rows))
 
 
-def test_summary_renders_every_notebooks_claims(tmp_path):
-    claims_file(tmp_path, "01_student_vs_teacher", [
-        summary.claim("Fig. 1", "the student beats its teacher", "k-NN 75.6 vs 34.9 | ResNet18", "72.2 vs 66.9",
-                      "yes"),
-        summary.claim("Table 3", "BN recalibration\ncloses the gap", "partly", "no significant difference", "no")])
-    claims_file(tmp_path, "02_locality", [summary.claim("Fig. 3", "small α helps", "+6 points", "+1.0", "partly")])
-    text = summary.render("quick", tmp_path).read_text()
-    assert "3 claims of notebooks still on the old rule (1 yes, 1 partly, 1 no); not counted above." in text
-    rows = [line for line in text.splitlines() if line.startswith("| Fig.") or line.startswith("| Table")]
-    assert rows == [
-        "| Fig. 1 | the student beats its teacher | k-NN 75.6 vs 34.9 \\| ResNet18 | 72.2 vs 66.9 | yes | "
-        "`notebooks/01_student_vs_teacher.py` |",
-        "| Table 3 | BN recalibration closes the gap | partly | no significant difference | no | "
-        "`notebooks/01_student_vs_teacher.py` |",
-        "| Fig. 3 | small α helps | +6 points | +1.0 | partly | `notebooks/02_locality.py` |"]
-
-
-def test_summary_rejects_a_hand_edited_verdict(tmp_path):
-    claims_file(tmp_path, "02_locality", [{"figure": "Fig. 3", "claim": "c", "paper": "p", "ours": "o",
-                                           "reproduces": "mostly"}])
-    with pytest.raises(ValueError, match=r"claims_02_locality.json, row 0: "
-                                         r"reproduces 'mostly' is not one of yes, partly, no$"):
-        summary.render("quick", tmp_path)
-    assert not (tmp_path / "SUMMARY.md").exists()
-
-
 def test_manifest_rendering_writes_the_summary(tmp_path, monkeypatch):
+    from test_claims import UP, claim, frame
+
+    from rtdlib import claims
     monkeypatch.setattr(notebooks, "FIGURES", tmp_path)
-    claims_file(tmp_path / "quick", "09_architectures", [summary.claim("Table 5", "c", "p", "o", "no")])
+    claims_file(tmp_path / "quick", "09_architectures", [claims.evaluate(claim(), frame({"A": UP}))])
     notebooks.write_manifest("quick")
     text = (tmp_path / "quick" / "SUMMARY.md").read_text()
-    assert "1 claims of notebooks still on the old rule (0 yes, 0 partly, 1 no)" in text
+    assert "1 claims: 1 supported, 0 contradicted, 0 inconclusive, 0 not shown at this scale." in text
