@@ -153,7 +153,8 @@ def test_paper_dry_run_needs_no_data(tmp_path):
     r = cli("figures", "--profile", "paper", "--dry-run", env={"RTD_DATA": str(tmp_path)})
     assert r.returncode == 0, r.stderr
     assert "resnet18/batch" in r.stdout and "vgg11/none" in r.stdout and "out_dim=65536" in r.stdout
-    for stage in ("05_landscapes: 8 landscape runs", "06_lottery: 10 supervised runs", "06_lottery: 25 lottery runs",
+    # 05: 8 grids and one null-lines entry per seed (3 seeds)
+    for stage in ("05_landscapes: 11 landscape runs", "06_lottery: 10 supervised runs", "06_lottery: 25 lottery runs",
                   "07_mode_connectivity: 30 supervised runs", "07_mode_connectivity: 6 connectivity runs"):
         assert stage in r.stdout
     assert "start=student seed=4 order=0 rewind_epoch=0 rounds=24" in r.stdout
