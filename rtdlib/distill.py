@@ -8,6 +8,7 @@ no centering, no EMA. Probes run at the configured epochs on encoder features.
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 from dataclasses import replace
 
@@ -15,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data, models
-from .config import ConfigError, DistillCfg, resolved_precision, sum_dtype
+from .config import ConfigError, DataCfg, DistillCfg, resolved_precision, sum_dtype
 from .determinism import training_device
 from .init import locality_init, param_distance
 from .probe import features, probe_all, raw_features, recalibrate_bn
@@ -62,20 +63,45 @@ def make_nets(cfg: DistillCfg, in_channels: int, teacher_state: dict | None = No
     return teacher, student, info
 
 
-def probe_dataset(cfg: DistillCfg, device) -> data.Dataset:
-    return data.load(cfg.probe_data or replace(cfg.data, noise=False), device)
+def probe_data(cfg: DistillCfg) -> DataCfg:
+    return cfg.probe_data or replace(cfg.data, noise=False)
+
+
+def probe_dataset(probe_cfg: DataCfg, device, shape=None) -> data.Dataset:
+    """The dataset a run is probed on; resized to the training input's `shape` where only the side differs."""
+    pds = data.load(probe_cfg, device)
+    if shape is not None and pds.shape != shape and pds.shape[0] == shape[0]:
+        pds = replace(pds, x_train=data.resize(pds.x_train, shape[-1]), x_test=data.resize(pds.x_test, shape[-1]))
+    return pds
+
+
+# Accuracies of nets that never train (the input, a frozen teacher) by everything that determines them:
+# a pool worker runs many seeds and alphas of one notebook, where the input recurs in every run and each
+# seed's teacher in every alpha. Measured in bench/breakdown.py.
+CONSTANT_PROBES: dict[tuple, dict] = {}
+
+
+def weights_digest(net) -> str:
+    h = hashlib.sha256()
+    for name, t in net.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 class Prober:
-    """Probes networks on one dataset; constant baselines (input, teacher) are computed once."""
+    """Probes networks on one dataset (`key` says which); constant ones (input, teacher) come from
+    CONSTANT_PROBES when computed before."""
 
-    def __init__(self, ds: data.Dataset, cfg, channels_last: bool):
-        self.ds, self.cfg, self.cl = ds, cfg, channels_last
-        self.cache: dict[str, dict] = {}
+    def __init__(self, ds: data.Dataset, key, cfg, channels_last: bool):
+        self.ds, self.key, self.cfg, self.cl = ds, key, cfg, channels_last
 
     def __call__(self, name, net=None, constant=False) -> dict:
-        if constant and name in self.cache:
-            return self.cache[name]
+        # the thread count too: results are bit-equal per thread count only
+        memo = (self.key, self.cfg, self.cl, torch.get_num_threads(), name, net and weights_digest(net)) \
+            if constant else None
+        if memo in CONSTANT_PROBES:
+            return CONSTANT_PROBES[memo]
         ds = self.ds
         if net is None:  # the flattened input
             ftr, fte = raw_features(ds.x_train, ds.normalize), raw_features(ds.x_test, ds.normalize)
@@ -86,8 +112,22 @@ class Prober:
             fte = features(net, ds.x_test, ds.normalize, channels_last=self.cl)
         out = probe_all(ftr, ds.y_train, fte, ds.y_test, ds.num_classes, self.cfg)
         if constant:
-            self.cache[name] = out
+            CONSTANT_PROBES[memo] = out
         return out
+
+
+def probe_rows(prober, names, teacher, student, epoch, step, final) -> list[dict]:
+    """One probe row per (net, probe) of the nets `names` at this point of training."""
+    rows = []
+    for net in names:
+        if net.endswith("_bnrecal") and not models.has_batchnorm(student):
+            continue  # identical to the network without recalibration
+        if net == "student_bnrecal" and not final:
+            continue  # the like-for-like check of the final student; saves a pass per probe point
+        model = {"input": None, "teacher": teacher, "teacher_bnrecal": teacher}.get(net, student)
+        accs = prober(net, model, constant=net in ("input", "teacher", "teacher_bnrecal"))
+        rows.extend({"epoch": epoch, "step": step, "net": net, "probe": k, "acc": v} for k, v in accs.items())
+    return rows
 
 
 def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None = None) -> dict:
@@ -96,9 +136,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     device = training_device(device)
     precision = resolved_precision(cfg.precision, device)
     ds = data.load(cfg.data, device)
-    pds = probe_dataset(cfg, device)
-    if pds.shape != ds.shape and pds.shape[0] == ds.shape[0]:
-        pds = replace(pds, x_train=data.resize(pds.x_train, ds.shape[-1]), x_test=data.resize(pds.x_test, ds.shape[-1]))
+    pds = probe_dataset(probe_data(cfg), device, ds.shape)
     teacher, student, init_info = make_nets(cfg, ds.shape[0], teacher_state)
     cl = cfg.channels_last and device.type == "cpu"
     fmt = torch.channels_last if cl else torch.contiguous_format
@@ -106,7 +144,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     student.to(device, memory_format=fmt).train()
     init = copy.deepcopy(student).requires_grad_(False)
     opt = optimizer(student, cfg)
-    prober = Prober(pds, cfg.probe, cl)
+    prober = Prober(pds, (probe_data(cfg), pds.shape, str(device)), cfg.probe, cl)
     history, probes, start = [], [], 1
     state = run.resume() if run else None
     if state:
@@ -124,14 +162,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
                           f"({cfg.epochs} epochs x {steps} steps per epoch); allowed: 1..{steps * cfg.epochs}")
 
     def probe(epoch, step, final):
-        for net in cfg.probe_nets:
-            if net.endswith("_bnrecal") and not models.has_batchnorm(student):
-                continue  # identical to the network without recalibration
-            if net == "student_bnrecal" and not final:
-                continue  # the like-for-like check of the final student; saves a pass per probe point
-            model = {"input": None, "teacher": teacher, "teacher_bnrecal": teacher}.get(net, student)
-            accs = prober(net, model, constant=net in ("input", "teacher", "teacher_bnrecal"))
-            probes.extend({"epoch": epoch, "step": step, "net": net, "probe": k, "acc": v} for k, v in accs.items())
+        probes.extend(probe_rows(prober, cfg.probe_nets, teacher, student, epoch, step, final))
 
     def record(epoch, sums, n):
         row = {"epoch": epoch, "loss": sums[0] / n, "kl": sums[1] / n, "teacher_entropy": sums[2] / n,

@@ -23,8 +23,8 @@ CHANNELS = {"digits": 1, "fashion-mnist": 1, "mnist": 1, "kmnist": 1, "usps": 1}
 
 
 def part_of(cfg, name: str):
-    """cfg.<name> of any run config, looked up through the configs it wraps (distill, train, first)."""
-    for path in ((), ("distill",), ("train",), ("train", "distill"), ("first",)):
+    """cfg.<name> of any run config, looked up through the configs it wraps (distill, train, first, student)."""
+    for path in ((), ("distill",), ("train",), ("train", "distill"), ("first",), ("student",)):
         obj = cfg
         for step in path:
             obj = getattr(obj, step, None)

@@ -14,6 +14,7 @@ KINDS = {
     "connectivity": ("rtdlib.connectivity:connectivity", "rtdlib.connectivity:ConnectivityCfg"),
     "landscape": ("rtdlib.landscape:landscape", "rtdlib.landscape:LandscapeCfg"),
     "peers": ("rtdlib.peers:train_peers", "rtdlib.peers:PeersCfg"),
+    "transfer": ("rtdlib.transfer:transfer", "rtdlib.transfer:TransferCfg"),
 }
 
 

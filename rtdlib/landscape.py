@@ -39,7 +39,7 @@ from torch.func import functional_call, vmap
 from . import data
 from .config import ConfigError, DistillCfg, added, check_choice, check_range
 from .determinism import training_device
-from .distill import distill, make_nets, probe_dataset
+from .distill import distill, make_nets, probe_data, probe_dataset
 from .probe import EVAL_BATCH, knn_probe, linear_probe, recalibrate_bn
 from .progress import bar
 from .store import Store
@@ -272,7 +272,7 @@ class Evaluator:
     def __init__(self, cfg: LandscapeCfg, teacher, device):
         self.cfg, self.device = cfg, device
         ds = data.load(cfg.distill.data, device)
-        pds = probe_dataset(cfg.distill, device)
+        pds = probe_dataset(probe_data(cfg.distill), device)
         self.norm_eval, self.norm_probe = ds.normalize, pds.normalize
         self.x_eval = ds.x_train[:cfg.eval_size]
         self.x_ptr, self.y_ptr = pds.x_train[:cfg.probe_train], pds.y_train[:cfg.probe_train]

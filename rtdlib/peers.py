@@ -305,7 +305,7 @@ def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
     state = run.resume() if run else None
     group, anchors, opt, inits = setup(cfg, ds.shape[0], device, fmt, state and state["nets"])
     gen = role_generator(cfg)
-    prober = Prober(ds, cfg.probe, cl)
+    prober = Prober(ds, (cfg.data, ds.shape, str(device)), cfg.probe, cl)
     history, probes, start = [], [], 1
     if state:  # an interrupted run continues after its last finished epoch, bit for bit
         opt.load_state_dict(state["opt"])
@@ -352,7 +352,7 @@ def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
     for i, net in enumerate(finals):
         add(cfg.epochs, "peer", i, prober("peer", net))
     if cfg.baselines:  # the untrained networks (and the input) at epoch 0
-        add(0, "input", -1, prober("input", None))
+        add(0, "input", -1, prober("input", None, constant=True))
         for i, net in enumerate(inits):
             add(0, "init", i, prober("init", net))
             if models.has_batchnorm(net):

@@ -27,7 +27,8 @@ ARTIFACTS = {"distill": "student and teacher weights; the student is read by 05 
                            "(read by 06)",
              "lottery": "the final pruning masks (read by no notebook)",
              "peers": "every peer's weights (read by no notebook)",
-             "landscape": "metrics only", "connectivity": "metrics only"}
+             "landscape": "metrics only", "connectivity": "metrics only",
+             "transfer": "metrics only; its teacher and student are a distill entry's, trained once for every target"}
 
 
 def side(d) -> int:
@@ -67,6 +68,10 @@ def steps_of(kind: str, cfg) -> list[tuple]:
     if kind == "connectivity":  # every pair x gamma: BN re-estimation and a test pass
         pairs = len(cfg.orders) * (len(cfg.orders) - 1) // 2
         return [(pairs * cfg.gammas * ((cfg.recal_size or n) + test), cfg, False, FORWARD_SHARE)]
+    if kind == "transfer":  # the target's train and test split through teacher and student (the input is free)
+        t_train, t_test, _ = splits(cfg.probe_data)
+        images = min(cfg.probe_data.train_size or t_train, t_train) + min(cfg.probe_data.test_size or t_test, t_test)
+        return [(len(cfg.student.probe_nets) * images, cfg, True, FORWARD_SHARE)]
     if kind == "landscape":  # every grid point: the loss subset, and the probe features unless probes are off
         rows = cfg.directions if cfg.view == "lines" else cfg.resolution  # lines: one grid row per direction
         per_point = cfg.eval_size + (cfg.probe_train + cfg.probe_test if cfg.probes else 0)

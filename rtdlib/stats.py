@@ -191,6 +191,8 @@ def seeds_needed(delta: float, sd: float, equivalence: bool = False, level: floa
     check_range("delta", delta, 0.0, np.inf, lo_open=True)
     check_range("sd of the differences", sd, 0.0, np.inf, lo_open=True)
     if not equivalence:
+        if TTestPower().power(effect_size=delta / sd, nobs=2, alpha=level, alternative="larger") >= power:
+            return 2  # the solver finds no root below the smallest design (it returns NaN there)
         n = TTestPower().solve_power(effect_size=delta / sd, alpha=level, power=power, alternative="larger")
         return max(2, int(np.ceil(n - 1e-9)))
     for n in range(2, most + 1):

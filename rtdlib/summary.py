@@ -16,7 +16,7 @@ from .store import atomic_write
 OUTCOMES = ("supported", "contradicted", "inconclusive", "not shown at this scale")
 ROW_FIELDS = ("figure", "year", "claim", "words", "test", "kind", "arms", "metric", "unit", "probes", "steps",
               "family", "delta", "delta_why", "differs", "outcome", "reason", "effect", "ci_low", "ci_high",
-              "ci_level", "n", "p_holm", "mde", "deciding", "tests")
+              "ci_level", "n", "p_holm", "mde", "seeds_needed", "deciding", "tests")
 NUMBERS = ("delta", "effect", "ci_low", "ci_high", "ci_level", "p_holm", "mde")  # a number or null (NaN)
 RULE = ("**Outcomes** (`rtdlib.claims`; one family per claim: exactly the tests behind it, Holm-corrected "
         "within it, level 0.05). Directional claim: *supported* when the one-sided paired t-test in the paper's "
@@ -109,6 +109,8 @@ def row_problem(row) -> str | None:
             return f"{f} = {row[f]!r} is not a finite number or null"
     if not isinstance(row["n"], int) or row["n"] < 0:
         return f"n = {row['n']!r} is not a count"
+    if row["seeds_needed"] is not None and (not isinstance(row["seeds_needed"], int) or row["seeds_needed"] < 2):
+        return f"seeds_needed = {row['seeds_needed']!r} is not a seed count (2 or more) or null"
     if not isinstance(row["tests"], list) or (row["outcome"] != OUTCOMES[3]) != bool(row["tests"]):
         return f"tests must list the family's tests (none only when {OUTCOMES[3]})"
     return None

@@ -140,10 +140,21 @@ def data_size(P) -> list[DistillCfg]:
     return out
 
 
-def transfer(P) -> list[DistillCfg]:
-    """Tables 2 and 4: distil on a source dataset, probe teacher and student on a target dataset."""
-    return [distill_run(P, arch, norm, width, seed, data=DataCfg(src, P["train_size"], P["test_size"], P["image_size"]),
-                        probe_data=DataCfg(dst, P["probe_train_size"], P["test_size"], P["image_size"]))
+def transfer_student(P, src, arch, norm, width, seed) -> DistillCfg:
+    """A distillation on a source dataset of Tables 2 and 4, probed on its targets only (transfer)."""
+    return distill_run(P, arch, norm, width, seed, data=DataCfg(src, P["train_size"], P["test_size"], P["image_size"]),
+                       probe_epochs=())
+
+
+def transfer_students(P) -> list[DistillCfg]:
+    return list(dict.fromkeys(c.student for c in transfer(P)))
+
+
+def transfer(P) -> list:
+    """Tables 2 and 4: distil on a source dataset once, probe its teacher and student on every target dataset."""
+    from .transfer import TransferCfg
+    return [TransferCfg(transfer_student(P, src, arch, norm, width, seed),
+                        DataCfg(dst, P["probe_train_size"], P["test_size"], P["image_size"]))
             for src, dst in P["transfer_pairs"] for arch, norm, width in P["transfer_archs"] for seed in P["seeds"]]
 
 
@@ -301,7 +312,7 @@ def lottery_dense(P) -> list:
 # read later stages' inputs from earlier ones (e.g. IMP from the dense supervised runs)
 SWEEPS = {"01_student_vs_teacher": (("distill", student_vs_teacher),),
           "02_locality": (("distill", lambda P: locality(P) + input_size_check(P)),),
-          "03_data_dependence": (("distill", lambda P: data_size(P) + transfer(P)),),
+          "03_data_dependence": (("distill", lambda P: data_size(P) + transfer_students(P)), ("transfer", transfer)),
           "04_ablations": (("distill", ablations),),
           "05_landscapes": (("distill", landscape_distills),
                             ("landscape", lambda P: landscapes(P) + list(valley_nulls(P).values()))),

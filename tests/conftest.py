@@ -13,6 +13,13 @@ os.environ["RTD_PUBLISHED"] = ""
 TINY_MODEL = ModelCfg("small_vgg", "batch", width=4, out_dim=64, hidden_dim=32, bottleneck_dim=16)
 
 
+@pytest.fixture(autouse=True)
+def fresh_probe_memo():
+    """Every test starts without the probes an earlier test's runs left in the worker's memo."""
+    from rtdlib import distill
+    distill.CONSTANT_PROBES.clear()
+
+
 def stripes(path, n_train=256, n_test=128, seed=0):
     """A task tiny nets learn in seconds, written as a .npz dataset: 8x8 images of 4 textures (horizontal
     stripes, vertical stripes, checkerboard, flat grey) under uniform noise; shifts and mirror images (the

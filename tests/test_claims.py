@@ -59,6 +59,15 @@ def test_row_states_the_deciding_test_with_hand_computed_numbers():
     assert [t["p_wilcoxon"] for t in row["tests"]][0] == pytest.approx(1 / 32)
 
 
+def test_an_underpowered_row_says_how_many_seeds_its_delta_needs():
+    z = np.array([-2.0, -1.0, 0.0, 1.0, 2.0])
+    row = claims.evaluate(claim(), frame({"A": list(0.5 + z * 2 / z.std(ddof=1))}))  # sd exactly 2 = 2δ
+    # a one-sided paired t-test for d = δ / sd = 0.5 at α = 0.05 with 80% power needs 27 pairs (G*Power's table)
+    assert row["seeds_needed"] == 27 and "needs 27 seeds" in row["reason"]
+    powered = claims.evaluate(claim(), frame({"A": UP}))
+    assert powered["seeds_needed"] == 2 and "needs" not in powered["reason"]
+
+
 def test_a_claims_family_is_its_own_tests_not_the_notebooks():
     # today's rule: one Holm family per notebook, so adding unrelated tests changed a claim's p_Holm
     J = claims.Judge("01_student_vs_teacher", {"seeds": [0, 1, 2, 3, 4]})

@@ -43,7 +43,7 @@ def test_training_reduces_kl_and_leaves_teacher_untouched():
     assert ("teacher_bnrecal", "linear") in nets and ("student", "knn_low") in nets
     rows = {(p["epoch"], p["net"], p["probe"]): p["acc"] for p in out["probes"]}
     assert min(rows.values()) > 0.3  # every probe, low-label ones included, far above chance (0.1)
-    ds = D.probe_dataset(cfg, "cpu")  # the input and the teacher, probed here by hand
+    ds = D.probe_dataset(D.probe_data(cfg), "cpu")  # the input and the teacher, probed here by hand
     by_hand = {"input": probe_all(raw_features(ds.x_train, ds.normalize), ds.y_train,
                                   raw_features(ds.x_test, ds.normalize), ds.y_test, 10, cfg.probe),
                "teacher": probe_all(features(teacher_before, ds.x_train, ds.normalize), ds.y_train,
@@ -51,6 +51,24 @@ def test_training_reduces_kl_and_leaves_teacher_untouched():
     for epoch in (0, 3):
         for net, accs in by_hand.items():
             assert {k: rows[epoch, net, k] for k in accs} == accs, (epoch, net)
+
+
+def test_constant_probes_are_computed_once_per_teacher_and_equal_a_fresh_computation(monkeypatch):
+    real, featured = D.features, []
+    monkeypatch.setattr(D, "features", lambda net, *a, **k: featured.append(net) or real(net, *a, **k))
+    ran = {}
+    for alpha, seed in ((1e-10, 0), (1.0, 0), (1e-10, 1)):
+        featured.clear()
+        out = D.distill(tiny_cfg(epochs=1, probe_epochs=(1,), alpha=alpha, seed=seed), device="cpu")
+        ran[alpha, seed] = {(p["net"], p["probe"]): p["acc"] for p in out["probes"]}
+        # student and its BN-recalibrated copy always; the teacher (and its recalibrated copy) only for a new one
+        assert len(featured) == 2 * (2 if (alpha, seed) == (1.0, 0) else 4), (alpha, seed)
+    memo_free = []
+    for alpha, seed in ((1.0, 0), (1e-10, 1)):
+        D.CONSTANT_PROBES.clear()
+        out = D.distill(tiny_cfg(epochs=1, probe_epochs=(1,), alpha=alpha, seed=seed), device="cpu")
+        memo_free.append({(p["net"], p["probe"]): p["acc"] for p in out["probes"]})
+    assert memo_free == [ran[1.0, 0], ran[1e-10, 1]]  # the memo returns exactly what a fresh run computes
 
 
 def test_teacher_parameters_unchanged_by_training(tmp_path):

@@ -95,6 +95,11 @@ def test_seeds_needed():
                                                                                                alternative="larger")
     assert stats.seeds_needed(1.0, 1.0, equivalence=True) == 11
     assert stats.tost_power(10, 1.0, 1.0) < 0.8 <= stats.tost_power(11, 1.0, 1.0)
+    # δ / sd = 6.3: two seeds already have 80% power (where statsmodels' solver returns NaN)
+    assert stats.seeds_needed(1.0, 0.158) == 2 and TTestPower().power(1 / 0.158, 2, 0.05, alternative="larger") > 0.8
+    assert stats.seeds_needed(1.0, 0.5) == 4  # d = 2: power 0.71 at 3 pairs, 0.91 at 4
+    assert TTestPower().power(2.0, 3, 0.05, alternative="larger") < 0.8 <= TTestPower().power(2.0, 4, 0.05,
+                                                                                               alternative="larger")
     with pytest.raises(ConfigError, match="delta = 0"):
         stats.seeds_needed(0, 1.0)
 

@@ -151,7 +151,8 @@ def evaluate(claim: Claim, data: pd.DataFrame, settings: dict | None = None, dif
     why_not = claim.unreachable(settings or {}) if claim.unreachable else None
     if why_not:
         return row | {"outcome": OUTCOMES[3], "reason": why_not, "effect": None, "ci_low": None, "ci_high": None,
-                      "ci_level": None, "n": 0, "p_holm": None, "mde": None, "deciding": None, "tests": []}
+                      "ci_level": None, "n": 0, "p_holm": None, "mde": None, "seeds_needed": None, "deciding": None,
+                      "tests": []}
     needed = {"seed", *claim.arms, *claim.family}
     if not needed <= set(data):
         raise ConfigError(f"claim {claim.key}: the data lack the columns {', '.join(sorted(needed - set(data)))}; "
@@ -181,7 +182,8 @@ def evaluate(claim: Claim, data: pd.DataFrame, settings: dict | None = None, dif
         sd = float(d.std(ddof=1)) if len(d) > 1 else float("nan")
         detect = stats.mde if claim.kind == "directional" else stats.mde_tost
         t.update(n=len(d), effect=float(mean), ci_low=float(lo), ci_high=float(hi), sd=sd, p=float(pf),
-                 p_holm=float(hf), p_holm_against=float(ha), mde=detect(len(d), sd, LEVEL / k))
+                 p_holm=float(hf), p_holm_against=float(ha), mde=detect(len(d), sd, LEVEL / k),
+                 seeds_needed=seeds_for(claim, sd, LEVEL / k))
         if claim.kind == "directional":  # shown, not deciding; None where its floor is not below the level
             t["p_wilcoxon"] = stats.p_wilcoxon(d, claim.direction)
     decider = int(np.argmin(h_against)) if outcome == 1 else int(np.argmax(h_for))
@@ -189,8 +191,30 @@ def evaluate(claim: Claim, data: pd.DataFrame, settings: dict | None = None, dif
     row |= {"outcome": OUTCOMES[int(outcome)], "reason": reason(claim, int(outcome), tests, decider),
             "effect": dec["effect"], "ci_low": dec["ci_low"], "ci_high": dec["ci_high"], "ci_level": ci_level,
             "n": dec["n"], "p_holm": dec["p_holm_against"] if outcome == 1 else dec["p_holm"], "mde": dec["mde"],
+            "seeds_needed": dec["seeds_needed"],
             "deciding": label(dec, cols), "tests": tests}
     return json_ready(row)
+
+
+def seeds_for(claim: Claim, sd: float, level: float, most: int = 1000) -> int | None:
+    """Seeds this test needs for 80% power at the claim's δ (at the Holm level of its weakest test, α / k),
+    with the SD of these runs' differences; None without a spread, or beyond `most`."""
+    if not (np.isfinite(sd) and sd > 0):
+        return None
+    try:
+        return stats.seeds_needed(claim.delta, sd, claim.kind != "directional", level, most=most)
+    except ValueError:
+        return None
+
+
+def power_note(claim: Claim, dec: dict) -> str:
+    """'; MDE 3.8 > δ = 1: underpowered (80% power at δ needs 28 seeds at this SD)' or '' when powered."""
+    if not dec["mde"] > claim.delta:
+        return ""
+    needs = (f"needs {dec['seeds_needed']} seeds" if dec["seeds_needed"] else "needs more than 1,000 seeds")
+    head = (f"MDE {dec['mde']:.2g} > δ = {claim.delta:g}: underpowered" if claim.kind == "directional" else
+            f"the smallest margin this design shows with 80% power is {dec['mde']:.2g}")
+    return f"; {head} (80% power at δ {needs} at this SD)"
 
 
 def label(test: dict, cols) -> str:
@@ -219,17 +243,14 @@ def reason(claim: Claim, outcome: int, tests: list[dict], decider: int) -> str:
             return f"{a} significantly {side} {b} in {every}"
         if outcome == 1:
             return f"{a} significantly {'below' if claim.direction > 0 else 'above'} {b}{where}, against the paper"
-        power = f"; MDE {dec['mde']:.2g} > δ = {claim.delta:g}: underpowered" if dec["mde"] > claim.delta else ""
         return (f"{n_for} of {k} tests significant in the paper's direction; weakest{where} p_Holm = "
-                f"{dec['p_holm']:.2g}{power}")
+                f"{dec['p_holm']:.2g}{power_note(claim, dec)}")
     if outcome == 0:
         return f"{a} − {b} within ±δ = ±{claim.delta:g} (TOST) in {every}"
     if outcome == 1:
         return f"{a} − {b} entirely outside ±δ = ±{claim.delta:g}{where}"
-    power = (f"; the smallest margin this design shows with 80% power is {dec['mde']:.2g}"
-             if dec["mde"] > claim.delta else "")
     return (f"{n_for} of {k} tests within ±δ = ±{claim.delta:g}; weakest{where} CI [{dec['ci_low']:+.2f}, "
-            f"{dec['ci_high']:+.2f}]{power}")
+            f"{dec['ci_high']:+.2f}]{power_note(claim, dec)}")
 
 
 def json_ready(value):
