@@ -5,9 +5,10 @@ from pathlib import Path
 
 import torch
 
-from bench import distill_speed, executor, figures, landscape, peers, precision, probes
+from bench import breakdown, distill_speed, executor, figures, landscape, peers, precision, probes
 
-SECTIONS = [("Distillation step (teacher forward + student forward/backward + AdamW)", distill_speed.table),
+SECTIONS = [("Where a quick distillation's time goes", breakdown.table),
+            ("Distillation step (teacher forward + student forward/backward + AdamW)", distill_speed.table),
             ("bf16 autocast vs fp32: whole distillation runs and the probe accuracy they give", precision.table),
             ("Linear probes: L-BFGS (default) vs the authors' AdamW probe (paper profiles)", probes.table),
             ("Sweep executor: worker processes vs threads", executor.table),

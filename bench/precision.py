@@ -16,6 +16,15 @@ import time
 
 SEEDS = (0, 1, 2, 3, 4)
 PROBES = ("linear", "knn")
+MARGIN = 1.0  # points: the claims' smallest effect of interest (rtdlib/claims), fixed before the runs
+
+
+def equivalence(probe: str, d: list[float]) -> str:
+    from rtdlib import stats
+    mean, lo, hi = stats.ci(d, 0.90)
+    p = float(stats.p_tost(d, MARGIN))
+    verdict = "equivalent" if p < stats.LEVEL else "not shown equivalent"
+    return f"{probe} {mean:+.2f} points, 90% CI [{lo:+.2f}, {hi:+.2f}], TOST p = {p:.2g}: {verdict}"
 
 
 def config(seed: int, precision: str):
@@ -42,7 +51,6 @@ def run(seed: int, precision: str) -> dict:
 
 
 def table() -> list[str]:
-    from rtdlib.stats import paired_test
     r = {"fp32": [], "bf16": []}
     for seed in SEEDS:
         for precision in r:
@@ -59,10 +67,10 @@ def table() -> list[str]:
                      f"{100 * mean(runs, 'linear'):.2f} | {100 * mean(runs, 'knn'):.2f} | "
                      f"{max(x['peak_rss_mb'] for x in runs):.0f} |")
     speed = mean(r["fp32"], "seconds") / mean(r["bf16"], "seconds")
-    lines += ["", f"bf16 whole-run speed vs fp32: {speed:.2f}x. Probe accuracy change (bf16 - fp32): " + "; ".join(
-        f"{probe} {100 * t['mean_diff']:+.2f} points (sd {100 * t['sd_diff']:.2f}, paired t p = {t['p_t']:.2g})"
-        for probe in PROBES for t in [paired_test([x[probe] for x in r["bf16"]], [x[probe] for x in r["fp32"]])])
-        + "."]
+    lines += ["", f"bf16 whole-run speed vs fp32: {speed:.2f}x. Probe accuracy change (bf16 - fp32), paired over "
+              f"seeds, equivalence within ±{MARGIN:g} point by TOST (90% CI inside the margin): " + "; ".join(
+                  equivalence(probe, [100 * (b[probe] - f[probe]) for b, f in zip(r["bf16"], r["fp32"])])
+                  for probe in PROBES) + "."]
     return lines
 
 

@@ -17,7 +17,7 @@ def table() -> list[str]:
     from rtdlib import data, models
     from rtdlib.config import DataCfg, ModelCfg
     from rtdlib.probe import adamw_linear_probe, features, linear_probe, raw_features
-    from rtdlib.stats import paired_test
+    from rtdlib import stats
     ds = data.load(DataCfg("fashion-mnist", None, None, 16), "cpu")
     nets = [("input", None)] + [(f"small_vgg teacher, seed {s}", models.build(ModelCfg("small_vgg", "batch", 32),
                                                                               1, seed=s)) for s in SEEDS]
@@ -38,9 +38,9 @@ def table() -> list[str]:
             if net is not None:
                 accs[key].append(acc)
         lines.append(f"| {name} | " + " | ".join(row) + " |")
-    t = paired_test(accs["adamw"], accs["lbfgs"])
-    lines += ["", f"Teachers, authors' AdamW minus L-BFGS: {100 * t['mean_diff']:+.2f} points "
-                  f"(sd {100 * t['sd_diff']:.2f} over {len(SEEDS)} seeds, paired t p = {t['p_t']:.2g})."]
+    mean, lo, hi = stats.ci([100 * (a - b) for a, b in zip(accs["adamw"], accs["lbfgs"])])
+    lines += ["", f"Teachers, authors' AdamW minus L-BFGS: {mean:+.2f} points (95% CI [{lo:+.2f}, {hi:+.2f}] over "
+                  f"{len(SEEDS)} seeds, paired t)."]
     return lines
 
 

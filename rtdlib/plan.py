@@ -185,6 +185,8 @@ def device_name(device) -> str:
 
 def describe(cfg) -> str:
     """One line per run: the fields a reader checks first, whichever kind of config it is."""
+    if hasattr(cfg, "student"):  # a transfer: the distillation it reads, and the target
+        return f"{describe(cfg.student)} probed on {cfg.probe_data.name}"
     model = part_of(cfg, "model")
     train = getattr(cfg, "train", cfg)  # lottery and connectivity wrap a supervised run
     fields = [f"{model.arch}/{model.norm}"]

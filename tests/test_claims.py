@@ -175,6 +175,20 @@ def test_a_hand_edited_outcome_is_refused_in_one_line(tmp_path):
         summary.save([row | {"outcome": "yes"}], "01_student_vs_teacher", "quick")
 
 
+def test_claims_of_older_code_are_left_out_and_named_until_their_notebook_is_redrawn(tmp_path):
+    row = claims.evaluate(claim(), frame({"A": UP}))
+    (tmp_path / "claims_01_student_vs_teacher.json").write_text(json.dumps([row]))
+    older = {k: v for k, v in row.items() if k != "seeds_needed"}  # as the engine wrote it before that field
+    (tmp_path / "claims_02_locality.json").write_text(json.dumps([older]))
+    text = summary.render("quick", tmp_path).read_text()
+    assert "1 claims: 1 supported," in text and "`notebooks/02_locality.py`" not in text.split("**Incomplete:**")[0]
+    assert ("**Incomplete:** the claims of `notebooks/02_locality.py` were recorded by older code and are left out; "
+            "`make figures PROFILE=quick FORCE=1` redraws them.") in text
+    (tmp_path / "claims_02_locality.json").write_text(json.dumps([{"seeds_needed": 3}]))  # not an engine row at all
+    with pytest.raises(ValueError, match="claims_02_locality.json, row 0: not a claims-engine row"):
+        summary.render("quick", tmp_path)
+
+
 def test_locality_claims_say_which_alphas_a_profile_lacks():
     from rtdlib.claims import locality as C
     smoke = {"alphas": [0.0, 1e-10, 1.0]}

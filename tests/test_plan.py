@@ -50,3 +50,19 @@ def test_default_plan_says_its_time_is_cpu_hours(capsys):
 def test_every_kind_says_what_it_stores(kind):
     from rtdlib.kinds import KINDS
     assert set(plan.ARTIFACTS) == set(KINDS) and plan.ARTIFACTS[kind]
+
+
+def test_the_paper_transfer_distils_each_student_once_and_probes_it_per_target(capsys):
+    plan.print_plan(["03_data_dependence"], "paper")
+    out = capsys.readouterr().out
+    # Fig. 4: 7 sizes x 2 inputs x 3 seeds = 42; Tables 2/4: 2 archs x 3 seeds distilled once (not 18 times)
+    assert "48 distill runs" in out and "18 transfer runs" in out and "0 MB of entries" in out
+    assert out.count("data=tiny-imagenet out_dim=65536 probed on ") == 18
+
+
+def test_a_transfer_costs_forward_passes_of_the_target_through_every_probed_net():
+    from rtdlib.transfer import TransferCfg
+    cfg = TransferCfg(DistillCfg(data=DataCfg("digits"), model=small(64), probe_epochs=()),
+                      DataCfg("fashion-mnist", train_size=2000, test_size=1000))
+    # 5 probed nets (input, teacher and student, the latter two BN-recalibrated too) x 3,000 target images
+    assert plan.steps_of("transfer", cfg) == [(5 * 3000, cfg, True, plan.FORWARD_SHARE)]
