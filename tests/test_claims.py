@@ -119,7 +119,7 @@ def test_not_shown_at_this_scale_and_bad_data():
     with pytest.raises(ConfigError, match="delta = 0"):
         claim(delta=0)
     one = claims.evaluate(claim(), frame({"A": [3.0]}))
-    assert one["outcome"] == "inconclusive" and "fewer than 2 seeds" in one["reason"]
+    assert one["outcome"] == "inconclusive" and one["reason"] == "fewer than 2 seeds in a test: nothing can be tested"
 
 
 def test_under_the_null_at_most_5_percent_of_directional_claims_are_supported():
@@ -288,6 +288,12 @@ def test_bad_data_is_refused_naming_it():
     with pytest.raises(ConfigError, match=r"^claim c: several rows for one seed in test \('A',\); pass one value per "
                                           r"seed, test and arm \(columns model identify a test\)$"):
         claims.evaluate(claim(), pd.concat([frame({"A": UP}), frame({"A": UP})]))
+    with pytest.raises(ConfigError, match=r"^claim c: the data lack the columns model, seed; they have teacher, student$"):
+        claims.evaluate(claim(), frame({"A": UP}).drop(columns=["model", "seed"]))
+    twice = pd.concat([frame({"A": UP}), frame({"A": UP})]).assign(step=1, epoch=1)
+    with pytest.raises(ConfigError, match=r"test \('A', 1\); pass one value per seed, test and arm \(columns model, step "
+                                          r"identify a test\)$"):
+        claims.evaluate(claim(steps=Steps("every", 0, "x")), twice)
     with pytest.raises(ConfigError, match=r"columns none identify a test\)$"):
         claims.evaluate(claim(family=()), frame({"A": UP, "B": UP}))
     gap = frame({"A": UP, "B": UP})
