@@ -196,6 +196,7 @@ def test_a_claim_not_shown_at_this_scale_still_reports_its_tests_uncounted():
     here = J.at_this_scale(c, frame({"A": UP}))
     assert row["outcome"] == "not shown at this scale" and row["tests"] == []
     assert here["outcome"] == "supported" and here["effect"] == pytest.approx(3.0) and J.rows == [row]  # not counted
+    assert here["differs"] == J.differs == "dataset digits (paper: cifar10)"
     assert J.at_this_scale(c, frame({"A": UP}).iloc[:0]) is None  # no data: nothing to report
     text = claims.sentence(row, here)
     assert text.startswith("**Fig. 1** (the student beats its teacher) — **not shown at this scale**: a small net is "
@@ -417,7 +418,7 @@ def test_trained_precision_resolves_auto_from_the_runs():
     assert trained_precision({"precision": "fp32"}, [bf16]) == "fp32" and trained_precision({}, [bf16]) is None
 
 
-def test_judge_tables_list_claims_and_every_test():
+def test_judge_tables_list_claims_and_every_test(tmp_path, monkeypatch):
     runs = [SimpleNamespace(metrics={"steps": 400}, config={}, meta={}),
             SimpleNamespace(metrics={"steps_per_epoch": 100}, config={"epochs": 9}, meta={})]
     J = claims.Judge("08_peer_consensus", {"dataset": "cifar10", "epochs": 9}, runs)
@@ -434,6 +435,10 @@ def test_judge_tables_list_claims_and_every_test():
     tests = J.tests()
     assert tests.claim.tolist() == ["a", "a", "b"] and tests.model.tolist() == ["A", "B", "A"]
     assert tests.effect.tolist() == pytest.approx([3.0, 3.0, 0.9])
+    monkeypatch.delenv("RTD_FIGURES_DIR", raising=False)
+    monkeypatch.setenv("RTD_FIGURES", str(tmp_path))
+    assert J.save("quick") == tmp_path / "quick" / "claims_08_peer_consensus.json"
+    assert json.loads((tmp_path / "quick" / "claims_08_peer_consensus.json").read_text()) == J.rows
 
 
 def test_sentence_numbers():
