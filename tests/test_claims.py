@@ -1,6 +1,8 @@
 """The claims engine where the truth is known: synthetic paired data per outcome, null simulations, and the
 cases today's (old) rules got wrong."""
+import dataclasses
 import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 from scipy import stats as sp
 
 from rtdlib import claims, stats, summary
-from rtdlib.claims import Claim, Steps
+from rtdlib.claims import Claim, Steps, engine
 from rtdlib.config import ConfigError
 
 
@@ -106,6 +108,9 @@ def test_not_shown_at_this_scale_and_bad_data():
     c = claim(unreachable=lambda s: "needs 4096 steps" if s.get("epochs", 0) < 8 else None)
     row = claims.evaluate(c, frame({"A": UP}), {"epochs": 2})
     assert row["outcome"] == "not shown at this scale" and row["reason"] == "needs 4096 steps" and row["tests"] == []
+    assert {k: row[k] for k in ("effect", "ci_low", "ci_high", "ci_level", "n", "p_holm", "mde", "seeds_needed",
+                                "deciding", "differs")} == dict.fromkeys(("effect", "ci_low", "ci_high", "ci_level"), None) | {
+        "n": 0, "p_holm": None, "mde": None, "seeds_needed": None, "deciding": None, "differs": ""}
     assert claims.evaluate(c, frame({"A": UP}), {"epochs": 9})["outcome"] == "supported"
     with pytest.raises(ConfigError, match="lack the columns model"):
         claims.evaluate(claim(), frame({"A": UP}).drop(columns="model"))
@@ -114,7 +119,7 @@ def test_not_shown_at_this_scale_and_bad_data():
     with pytest.raises(ConfigError, match="delta = 0"):
         claim(delta=0)
     one = claims.evaluate(claim(), frame({"A": [3.0]}))
-    assert one["outcome"] == "inconclusive" and "fewer than 2 seeds" in one["reason"]
+    assert one["outcome"] == "inconclusive" and one["reason"] == "fewer than 2 seeds in a test: nothing can be tested"
 
 
 def test_under_the_null_at_most_5_percent_of_directional_claims_are_supported():
@@ -205,6 +210,7 @@ def test_a_claim_not_shown_at_this_scale_still_reports_its_tests_uncounted():
     here = J.at_this_scale(c, frame({"A": UP}))
     assert row["outcome"] == "not shown at this scale" and row["tests"] == []
     assert here["outcome"] == "supported" and here["effect"] == pytest.approx(3.0) and J.rows == [row]  # not counted
+    assert here["differs"] == J.differs == "dataset digits (paper: cifar10)"
     assert J.at_this_scale(c, frame({"A": UP}).iloc[:0]) is None  # no data: nothing to report
     text = claims.sentence(row, here)
     assert text.startswith("**Fig. 1** (the student beats its teacher) — **not shown at this scale**: a small net is "
@@ -216,3 +222,244 @@ def test_a_claims_own_difference_from_the_paper_comes_first():
     row = J.evaluate(claim(), frame({"A": UP}), differs="a projector head (paper: none)")
     assert row["differs"] == "a projector head (paper: none); dataset digits (paper: cifar10)"
     assert J.evaluate(claim(key="b"), frame({"A": UP}))["differs"] == "dataset digits (paper: cifar10)"
+
+
+def test_steps_and_claims_refuse_bad_declarations_in_one_line():
+    with pytest.raises(ConfigError, match=r"^unknown steps mode 'often'; allowed: final, every, mean$"):
+        Steps("often")
+    with pytest.raises(ConfigError, match=r"^burn-in \(epochs\) = -1 is outside \[0.0, inf\]$"):
+        Steps("final", -1)
+    with pytest.raises(ConfigError, match=r"^steps 'every' need a reason for their burn-in of 1.5 epochs$"):
+        Steps("every", 1.5)
+    assert Steps("final", 2).burn_in == 2  # the final step needs no reason
+    with pytest.raises(ConfigError, match=r"^unknown claim kind 'alike'; allowed: directional, equivalence$"):
+        claim("alike")
+    with pytest.raises(ConfigError, match=r"^unknown direction 0; allowed: 1, -1$"):
+        claim(direction=0)
+    with pytest.raises(ConfigError, match=r"^claim c: delta = 0 is outside \(0.0, inf\]$"):
+        claim(delta=0)
+    for arms in (("a", "a"), ("a",), ("a", "b", "c")):
+        with pytest.raises(ConfigError, match=rf"^claim c: arms must be two different columns, got {re.escape(repr(arms))}$"):
+            dataclasses.replace(claim(), arms=arms)
+    for name in ("figure", "words", "test", "metric", "delta_why"):
+        with pytest.raises(ConfigError, match=rf"^claim c: {name} is empty$"):
+            dataclasses.replace(claim(), **{name: "  "})
+    with pytest.raises(ConfigError, match=r"^claim \?: key is empty$"):
+        claim(key="")
+    with pytest.raises(ConfigError, match=r"^unknown claim kind 'alike'; allowed: directional, equivalence$"):
+        claims.test_pvalues(np.array(UP), "alike", 1.0)
+
+
+def test_steps_say_where_along_training():
+    assert Steps().text() == "final probe step"
+    assert Steps("every", 1.5, "the curves start there").text() == "every probe step from epoch 1.5 on (the curves start there)"
+    assert Steps("mean", 2, "area").text() == "mean over every probe step from epoch 2 on (area)"
+    assert claim().columns() == ("model",) and claim(steps=Steps("every", 1, "x")).columns() == ("model", "step")
+    assert claim(steps=Steps("mean", 1, "x")).columns() == ("model",)
+
+
+def test_combine_by_hand():
+    # family of 2: Holm multiplies the smaller p by 2, the larger by 1 (then the running max)
+    outcome, h_for, h_against = claims.combine([[0.01, 0.02], [0.01, 0.2], [0.01, np.nan]], [[0.5, 0.9], [0.6, 0.02], [1, 1]])
+    assert outcome.tolist() == [0, 1, 2]  # supported; contradicted (0.02 × 2 = 0.04 < 0.05); NaN counts as p = 1
+    assert h_for.ravel() == pytest.approx([0.02, 0.02, 0.02, 0.2, 0.02, 1.0])
+    assert h_against.ravel() == pytest.approx([1.0, 1.0, 0.6, 0.04, 1.0, 1.0])  # 2 × 0.5 = 1.0, then the running max
+    # at level 0.01 none of these is significant
+    assert claims.combine([[0.01, 0.02]], [[0.5, 0.9]], level=0.01)[0].tolist() == [2]
+    # Holm-adjusted p exactly at the level (2 × 0.025) is not significant, for or against
+    assert claims.combine([[0.025, 0.025], [0.5, 0.5]], [[0.5, 0.5], [0.025, 0.025]])[0].tolist() == [2, 2]
+
+
+def test_select_steps_by_hand():
+    rows = [{"model": m, "seed": s, "step": st, "epoch": st / 100, "student": 70.0 + st + s, "teacher": 70.0}
+            for m, last in (("B", 300), ("A", 200)) for st in (0, 100, 200, 300)[:last // 100 + 1] for s in range(2)]
+    data = pd.DataFrame(rows)
+    final = engine.select_steps(claim(), data)  # each model's own last step
+    assert list(zip(final.model, final.step)) == [("B", 300), ("B", 300), ("A", 200), ("A", 200)]
+    assert set(engine.select_steps(claim(family=()), data).step) == {300}  # no family: the last step overall
+    assert engine.select_steps(claim(), data.drop(columns=["step", "epoch"])).shape == (14, 4)  # no step column
+    every = engine.select_steps(claim(steps=Steps("every", 1, "x")), data)
+    assert sorted(set(every.step)) == [100, 200, 300]  # epoch 1 itself is kept
+    assert sorted(set(engine.select_steps(claim(steps=Steps("every", 0, "x")), data).step)) == [100, 200, 300]  # no step 0
+    early = data.assign(step=data.step // 100)  # steps 0, 1, 2, 3: step 1 is a probe step
+    assert sorted(set(engine.select_steps(claim(steps=Steps("every", 0, "x")), early).step)) == [1, 2, 3]
+    mean = engine.select_steps(claim(steps=Steps("mean", 1, "x")), data)
+    assert mean.columns.tolist() == ["model", "seed", "student", "teacher"] and mean.model.tolist() == ["B", "B", "A", "A"]
+    assert mean.student.tolist() == [270.0, 271.0, 220.0, 221.0]  # B: (100 + 200 + 300) / 3 + 70 + seed; A: 150 + 70
+    with pytest.raises(ConfigError, match=r"^claim c: steps 'every' need the columns step and epoch; the data lack "
+                                          r"epoch$"):
+        engine.select_steps(claim(steps=Steps("every", 1, "x")), data.drop(columns="epoch"))
+    with pytest.raises(ConfigError, match=r"the data lack epoch, step$"):
+        engine.select_steps(claim(steps=Steps("mean", 1, "x")), data.drop(columns=["step", "epoch"]))
+
+
+def test_bad_data_is_refused_naming_it():
+    with pytest.raises(ConfigError, match=r"^claim c: the data lack the columns model; they have seed, teacher, "
+                                          r"student$"):
+        claims.evaluate(claim(), frame({"A": UP}).drop(columns="model"))
+    late = frame({"A": UP}).assign(step=100, epoch=0.5)
+    with pytest.raises(ConfigError, match=r"^claim c: no data at its steps \(every probe step from epoch 1 on \(x\)\)$"):
+        claims.evaluate(claim(steps=Steps("every", 1, "x")), late)
+    with pytest.raises(ConfigError, match=r"^claim c: several rows for one seed in test \('A',\); pass one value per "
+                                          r"seed, test and arm \(columns model identify a test\)$"):
+        claims.evaluate(claim(), pd.concat([frame({"A": UP}), frame({"A": UP})]))
+    with pytest.raises(ConfigError, match=r"^claim c: the data lack the columns model, seed; they have teacher, student$"):
+        claims.evaluate(claim(), frame({"A": UP}).drop(columns=["model", "seed"]))
+    twice = pd.concat([frame({"A": UP}), frame({"A": UP})]).assign(step=1, epoch=1)
+    with pytest.raises(ConfigError, match=r"test \('A', 1\); pass one value per seed, test and arm \(columns model, step "
+                                          r"identify a test\)$"):
+        claims.evaluate(claim(steps=Steps("every", 0, "x")), twice)
+    with pytest.raises(ConfigError, match=r"columns none identify a test\)$"):
+        claims.evaluate(claim(family=()), frame({"A": UP, "B": UP}))
+    gap = frame({"A": UP, "B": UP})
+    gap.loc[7, "student"] = np.nan
+    with pytest.raises(ConfigError, match=r"^claim c: missing values \(NaN\) in test \('B',\)$"):
+        claims.evaluate(claim(), gap)
+
+
+def test_rows_and_reasons_for_every_outcome():
+    both = claims.evaluate(claim(), frame({"A": UP, "B": UP}))
+    assert both["reason"] == "student significantly above teacher in all 2 tests"
+    assert claims.evaluate(claim(direction=-1), frame({"A": [-v for v in UP]}))["reason"] == \
+        "student significantly below teacher in the test"
+    against = claims.evaluate(claim(), frame({"A": UP, "B": [-v for v in UP]}))
+    assert against["reason"] == "student significantly below teacher (B), against the paper"
+    # the p shown is the deciding test's p against the paper, Holm-adjusted in a family of 2: doubled
+    assert against["deciding"] == "B" and against["p_holm"] == pytest.approx(2 * stats.p_directional(np.array(UP)))
+    assert claims.evaluate(claim(direction=-1), frame({"A": UP}))["reason"] == \
+        "student significantly above teacher, against the paper"
+    assert claims.evaluate(claim("equivalence"), frame({"A": FLAT}))["reason"] == \
+        "student − teacher within ±δ = ±1 (TOST) in the test"
+    outside = claims.evaluate(claim("equivalence", delta=0.5), frame({"A": FLAT, "B": UP}))
+    assert outside["reason"] == "student − teacher entirely outside ±δ = ±0.5 (B)"
+    # equivalence: the 90% CI (t_{0.95, 4} = 2.1318): NOISY 0.9 ± 2.1318 × 1.1447 = [−1.54, +3.34]; the margin a
+    # TOST of 5 seeds at this sd shows with 80% power, and the seeds it needs for δ = 1
+    sd = float(np.std(NOISY, ddof=1))
+    margin, seeds = stats.mde_tost(5, sd), stats.seeds_needed(1.0, sd, True)
+    noisy = claims.evaluate(claim("equivalence"), frame({"A": NOISY}))
+    assert noisy["ci_level"] == pytest.approx(0.9) and (noisy["ci_low"], noisy["ci_high"]) == pytest.approx((-1.540, 3.340), abs=1e-3)
+    assert noisy["mde"] == pytest.approx(margin) and noisy["seeds_needed"] == seeds
+    assert noisy["reason"] == (f"0 of 1 tests within ±δ = ±1; weakest CI [-1.54, +3.34]; the smallest margin this "
+                               f"design shows with 80% power is {margin:.2g} (80% power at δ needs {seeds} seeds at "
+                               f"this SD)")
+    assert noisy["p_holm"] == pytest.approx(stats.p_tost(np.array(NOISY), 1.0))
+    one = claims.evaluate(claim(), frame({"A": NOISY}))
+    assert one["reason"] == (f"0 of 1 tests significant in the paper's direction; weakest p_Holm = "
+                             f"{stats.p_directional(np.array(NOISY)):.2g}; MDE {stats.mde(5, sd):.2g} > δ = 1: "
+                             f"underpowered (80% power at δ needs {stats.seeds_needed(1.0, sd)} seeds at this SD)")
+    flat = claims.evaluate(claim(), frame({"A": FLAT}))  # powered (MDE 0.21 < δ): no note on power
+    assert flat["reason"] == f"0 of 1 tests significant in the paper's direction; weakest p_Holm = {flat['p_holm']:.2g}"
+    assert flat["p_holm"] == pytest.approx(0.5) and flat["mde"] < 1
+    order = claims.evaluate(claim(), frame({"B": UP, "A": NOISY}))  # tests in the data's order
+    assert [t["model"] for t in order["tests"]] == ["B", "A"] and order["deciding"] == "A"
+    assert order["seeds_needed"] == stats.seeds_needed(1.0, sd, level=0.025)  # at Holm's strictest level, α / 2
+    # contradicted: the test most significant against the paper decides, though FLAT's p for it is also 1 after Holm
+    mixed = claims.evaluate(claim(), frame({"C": FLAT, "B": [-v for v in UP]}))
+    assert mixed["outcome"] == "contradicted" and mixed["deciding"] == "B"
+    below = claims.evaluate(claim(direction=-1), frame({"A": [-v for v in UP]}))
+    assert below["tests"][0]["p_wilcoxon"] == pytest.approx(1 / 32)  # signed-rank in the paper's direction
+    two_row = claims.evaluate(claim(), frame({"A": [2.9, 3.1]}))  # two seeds are a test: sd 0.1414, t = 30, 1 df
+    assert two_row["reason"] == "student significantly above teacher in the test"
+    two = two_row["tests"][0]
+    assert two["n"] == 2 and two["sd"] == pytest.approx(0.1 * np.sqrt(2)) and two["mde"] == pytest.approx(stats.mde(2, two["sd"]))
+    same = claims.evaluate(claim(), frame({"A": [1.0] * 5}))  # a − b equal up to rounding on every seed
+    assert same["outcome"] == "inconclusive" and same["reason"] == "no spread across seeds in any test: the t-test is undefined"
+    assert same["seeds_needed"] is None and same["tests"][0]["p"] is None  # NaN becomes null
+
+
+def test_a_design_beyond_the_seeds_searched_says_so(monkeypatch):
+    monkeypatch.setattr(engine, "seeds_for", lambda *args, **kw: None)  # as beyond `most` (searching takes seconds)
+    row = claims.evaluate(claim("equivalence"), frame({"A": NOISY}))
+    assert row["seeds_needed"] is None and row["reason"].endswith("(80% power at δ needs more than 1,000 seeds at this SD)")
+
+
+def test_labels_and_json():
+    assert engine.label({"model": "A", "alpha": 0.3, "step": 2106.0}, ("model", "alpha", "step")) == "A, alpha 0.3, step 2,106"
+    assert engine.label({"alpha": 2.0, "step": 2.5, "n": 4096}, ("alpha", "step", "n")) == "alpha 2, step 2.5, n 4096"
+    assert engine.label({}, ()) == "the one test"
+    out = engine.json_ready({"a": (np.int64(3), np.float32(0.5), float("nan")), "b": [{"c": np.nan}], "d": "x"})
+    assert out == {"a": [3, 0.5, None], "b": [{"c": None}], "d": "x"}
+    assert type(out["a"][0]) is int and type(out["a"][1]) is float
+    json.dumps(out, allow_nan=False)
+
+
+def test_seeds_for_needs_a_spread_and_a_reachable_design():
+    assert engine.seeds_for(claim(), 0.0, 0.05) is None and engine.seeds_for(claim(), float("nan"), 0.05) is None
+    assert engine.seeds_for(claim(), 2.0, 0.05) == 27  # as in the underpowered row above
+    assert engine.seeds_for(claim("equivalence"), 1.0, 0.05) == 11  # test_stats: TOST for a margin of one sd
+    assert engine.seeds_for(claim("equivalence"), 1.0, 0.05, most=10) is None  # beyond `most`
+    assert engine.seeds_for(claim("equivalence"), 1.0, 0.01) == 16  # at the Holm level of a family
+
+
+def test_pair_puts_each_arm_in_its_own_column_in_points():
+    long = pd.DataFrame([{"model": m, "seed": s, "net": net, "acc": acc, "loss": 1.0 + s}
+                         for m in ("vgg", "resnet") for s in (0, 1)
+                         for net, acc in (("teacher", 0.5 + s / 100), ("student", 0.6), ("other", 0.9))])
+    data = claims.pair(long, "net", "student", "teacher", on=("model",))
+    assert data.columns.tolist() == ["model", "seed", "student", "teacher"]
+    assert data.model.tolist() == ["vgg", "vgg", "resnet", "resnet"]  # in order of appearance
+    assert data[["student", "teacher"]].to_numpy().ravel() == pytest.approx([60, 50, 60, 51, 60, 50, 60, 51])
+    loss = claims.pair(long, "net", "student", "other", value="loss", scale=1.0)  # no `on`: one row per seed
+    assert loss.columns.tolist() == ["seed", "student", "other"] and loss.student.tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"^no rows with net = peer, random; present: teacher, student, other$"):
+        claims.pair(long, "net", "random", "peer")
+
+
+def test_differs_from_the_paper_names_every_compared_setting():
+    from rtdlib.claims import judge
+    paper = dict(judge.PROFILES["paper"]["01_student_vs_teacher"])
+    assert claims.differs_from_paper("01_student_vs_teacher", paper, steps=123, precision="fp32") == \
+        "none of the compared settings"  # the same epochs: the step count is not a difference
+    ours = paper | {"image_size": None, "train_size": 1000, "archs": [["resnet18", "batch", 64]],
+                    "head": {"out_dim": 1024}, "linear_optimizer": "lbfgs", "epochs": 9, "seeds": [0, 1, 2, 3, 4]}
+    assert claims.differs_from_paper("01_student_vs_teacher", ours, steps=2106, precision="bf16") == (
+        "input size native (paper: 32); training images 1000 (paper: all); networks resnet18 batch 64 (paper: "
+        "resnet18 batch 64, vgg11 none 64); head out_dim 1024 (paper: out_dim 65536, hidden_dim 2048, bottleneck_dim "
+        "256); linear probe fit by lbfgs (paper: adamw); 2,106 steps (paper: 150 epochs); bf16 training (paper: fp32); "
+        "5 seeds (paper: 3)")
+    assert claims.differs_from_paper("01_student_vs_teacher", {"train_size": None}) == \
+        "none of the compared settings"  # a setting equal to the paper's None
+    assert judge.text("train_size", None) == "all" and judge.text("image_size", None) == "native"
+    assert judge.text("archs", []) == "[]" and judge.text("dataset", "digits") == "digits"
+
+
+def test_trained_precision_resolves_auto_from_the_runs():
+    from rtdlib.claims.judge import trained_precision
+    bf16, fp32 = SimpleNamespace(meta={"native_bf16": True}), SimpleNamespace(meta={})
+    assert trained_precision({"precision": "auto"}, [fp32, bf16]) == "bf16"
+    assert trained_precision({"precision": "auto"}, [fp32]) == "fp32"
+    assert trained_precision({"precision": "auto"}, []) == "auto"
+    assert trained_precision({"precision": "fp32"}, [bf16]) == "fp32" and trained_precision({}, [bf16]) is None
+
+
+def test_judge_tables_list_claims_and_every_test(tmp_path, monkeypatch):
+    runs = [SimpleNamespace(metrics={"steps": 400}, config={}, meta={}),
+            SimpleNamespace(metrics={"steps_per_epoch": 100}, config={"epochs": 9}, meta={})]
+    J = claims.Judge("08_peer_consensus", {"dataset": "cifar10", "epochs": 9}, runs)
+    assert J.differs == "900 steps (paper: 100 epochs)"  # the longest run's steps
+    J.evaluate(claim(key="a"), frame({"A": UP, "B": UP}))
+    J.evaluate(claim("equivalence", key="b"), frame({"A": NOISY}))
+    table = J.table()
+    assert table.columns.tolist() == ["figure", "claim", "outcome", "effect [CI]", "n", "p_Holm", "δ", "MDE", "reason"]
+    assert table.outcome.tolist() == ["supported", "inconclusive"] and table.n.tolist() == [5, 5]
+    assert table.claim.tolist() == ["the student beats its teacher"] * 2 and table["δ"].tolist() == [1.0, 1.0]
+    assert table["p_Holm"].tolist() == [J.rows[0]["p_holm"], J.rows[1]["p_holm"]]
+    assert table["MDE"].tolist() == [J.rows[0]["mde"], J.rows[1]["mde"]] and table.reason[1] == J.rows[1]["reason"]
+    assert table["effect [CI]"][1] == "+0.90 [-1.54, +3.34] points (90% CI)"
+    tests = J.tests()
+    assert tests.claim.tolist() == ["a", "a", "b"] and tests.model.tolist() == ["A", "B", "A"]
+    assert tests.effect.tolist() == pytest.approx([3.0, 3.0, 0.9])
+    monkeypatch.delenv("RTD_FIGURES_DIR", raising=False)
+    monkeypatch.setenv("RTD_FIGURES", str(tmp_path))
+    assert J.save("quick") == tmp_path / "quick" / "claims_08_peer_consensus.json"
+    assert json.loads((tmp_path / "quick" / "claims_08_peer_consensus.json").read_text()) == J.rows
+
+
+def test_sentence_numbers():
+    row = claims.evaluate(claim(), frame({"A": UP}))
+    assert claims.sentence(row) == (
+        f"**Fig. 1** (the student beats its teacher) — **supported**: student significantly above teacher in the "
+        f"test; +3.00 [+2.80, +3.20] points (95% CI), n = 5, p_Holm = {row['p_holm']:.2g}, δ = 1, "
+        f"MDE = {row['mde']:.2g}.")
+    gone = claims.evaluate(claim(unreachable=lambda s: "too small"), frame({"A": UP}))
+    assert claims.sentence(gone) == "**Fig. 1** (the student beats its teacher) — **not shown at this scale**: too small."
