@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import typing
@@ -180,9 +181,14 @@ def from_dict(cls, d: dict):
     return cls(**kwargs)
 
 
+@functools.lru_cache(maxsize=None)
+def _type_hints(cls) -> dict:
+    return typing.get_type_hints(cls)  # slow (it evaluates every annotation) and read for each stored entry
+
+
 def _dataclass_type(cls, f):
     """The dataclass a field holds (also through `X | None`), or None."""
-    hint = typing.get_type_hints(cls)[f.name]
+    hint = _type_hints(cls)[f.name]
     candidates = typing.get_args(hint) or (hint,)
     return next((c for c in candidates if dataclasses.is_dataclass(c)), None)
 
