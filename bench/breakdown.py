@@ -53,16 +53,17 @@ def measure(case: str, share: bool) -> dict:
         finally:
             setattr(module, name, inner)
 
+    cfgs = configs(case)
     total = time.perf_counter()
     with patched(data, "load", "data"), patched(distill, "features", "features"), \
             patched(distill, "raw_features", "features"), patched(distill, "recalibrate_bn", "bn_recal"), \
             patched(probe, "linear_probe", "lbfgs"), patched(probe, "knn_probe", "knn"):
-        for cfg in configs(case):
+        for cfg in cfgs:
             if not share:
                 distill.CONSTANT_PROBES.clear()
             distill.distill(cfg, device="cpu")
     total = time.perf_counter() - total
-    return {"runs": len(configs(case)), "total": total, "training": total - sum(spent.values()), **spent}
+    return {"runs": len(cfgs), "total": total, "training": total - sum(spent.values()), **spent}
 
 
 def run(case: str, share: bool) -> dict:

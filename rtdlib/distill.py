@@ -90,11 +90,12 @@ def weights_digest(net) -> str:
 
 
 class Prober:
-    """Probes networks on one dataset (`key` says which); constant ones (input, teacher) come from
-    CONSTANT_PROBES when computed before."""
+    """Probes networks on `ds`, the dataset `data_cfg` describes (as loaded: resized, on its device);
+    constant ones (input, teacher) come from CONSTANT_PROBES when computed before."""
 
-    def __init__(self, ds: data.Dataset, key, cfg, channels_last: bool):
-        self.ds, self.key, self.cfg, self.cl = ds, key, cfg, channels_last
+    def __init__(self, ds: data.Dataset, data_cfg: DataCfg, cfg, channels_last: bool):
+        self.ds, self.cfg, self.cl = ds, cfg, channels_last
+        self.key = (data_cfg, ds.shape, str(ds.x_train.device))
 
     def __call__(self, name, net=None, constant=False) -> dict:
         # the thread count too: results are bit-equal per thread count only
@@ -144,7 +145,7 @@ def distill(cfg: DistillCfg, run=None, device=None, teacher_state: dict | None =
     student.to(device, memory_format=fmt).train()
     init = copy.deepcopy(student).requires_grad_(False)
     opt = optimizer(student, cfg)
-    prober = Prober(pds, (probe_data(cfg), pds.shape, str(device)), cfg.probe, cl)
+    prober = Prober(pds, probe_data(cfg), cfg.probe, cl)
     history, probes, start = [], [], 1
     state = run.resume() if run else None
     if state:

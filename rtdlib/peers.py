@@ -305,7 +305,7 @@ def train_peers(cfg: PeersCfg, run=None, device=None) -> dict:
     state = run.resume() if run else None
     group, anchors, opt, inits = setup(cfg, ds.shape[0], device, fmt, state and state["nets"])
     gen = role_generator(cfg)
-    prober = Prober(ds, (cfg.data, ds.shape, str(device)), cfg.probe, cl)
+    prober = Prober(ds, cfg.data, cfg.probe, cl)
     history, probes, start = [], [], 1
     if state:  # an interrupted run continues after its last finished epoch, bit for bit
         opt.load_state_dict(state["opt"])

@@ -41,7 +41,7 @@ def transfer(cfg: TransferCfg, run=None, device=None) -> dict:
         net = models.build(d.model, shape[0])
         net.load_state_dict(source.load(name))
         nets[name] = net.to(device, memory_format=torch.channels_last if cl else torch.contiguous_format).eval()
-    prober = Prober(target, (cfg.probe_data, target.shape, str(device)), d.probe, cl)
+    prober = Prober(target, cfg.probe_data, d.probe, cl)
     steps = source.metrics["steps_per_epoch"]
     rows = probe_rows(prober, d.probe_nets, nets["teacher"], nets["student"], d.epochs, d.epochs * steps, True)
     return {"probes": rows, "student": source.hash, "steps_per_epoch": steps}

@@ -196,7 +196,10 @@ def evaluate(claim: Claim, data: pd.DataFrame, settings: dict | None = None, dif
     return json_ready(row)
 
 
-def seeds_for(claim: Claim, sd: float, level: float, most: int = 1000) -> int | None:
+MOST_SEEDS = 1000  # a need beyond this is reported as "more than"
+
+
+def seeds_for(claim: Claim, sd: float, level: float, most: int = MOST_SEEDS) -> int | None:
     """Seeds this test needs for 80% power at the claim's δ (at the Holm level of its weakest test, α / k),
     with the SD of these runs' differences; None without a spread, or beyond `most`."""
     if not (np.isfinite(sd) and sd > 0):
@@ -211,7 +214,8 @@ def power_note(claim: Claim, dec: dict) -> str:
     """'; MDE 3.8 > δ = 1: underpowered (80% power at δ needs 28 seeds at this SD)' or '' when powered."""
     if not dec["mde"] > claim.delta:
         return ""
-    needs = (f"needs {dec['seeds_needed']} seeds" if dec["seeds_needed"] else "needs more than 1,000 seeds")
+    needs = (f"needs {dec['seeds_needed']} seeds" if dec["seeds_needed"]
+             else f"needs more than {MOST_SEEDS:,} seeds")
     head = (f"MDE {dec['mde']:.2g} > δ = {claim.delta:g}: underpowered" if claim.kind == "directional" else
             f"the smallest margin this design shows with 80% power is {dec['mde']:.2g}")
     return f"; {head} (80% power at δ {needs} at this SD)"
