@@ -14,7 +14,7 @@ export RTD_DATA ?= $(CURDIR)/data
 export RTD_RESULTS ?= $(CURDIR)/results
 
 # make variables are case-sensitive: `make figures profile=paper` would silently run PROFILE's default
-SPELLINGS := profile:PROFILE dry_run:DRY_RUN only:ONLY executor:EXECUTOR force:FORCE level:LEVEL claim:CLAIM cheapest:CHEAPEST calibrate:CALIBRATE module:MODULE again:AGAIN
+SPELLINGS := profile:PROFILE dry_run:DRY_RUN only:ONLY executor:EXECUTOR force:FORCE level:LEVEL claim:CLAIM cheapest:CHEAPEST calibrate:CALIBRATE module:MODULE again:AGAIN test_workers:TEST_WORKERS
 MISCASED := $(subst :, ,$(firstword $(foreach s,$(SPELLINGS),$(if $(filter command line,$(origin $(firstword $(subst :, ,$(s))))),$(s)))))
 ifneq ($(MISCASED),)
 $(error unknown variable '$(word 1,$(MISCASED))'; did you mean $(word 2,$(MISCASED))=$($(word 1,$(MISCASED)))? (make variables are upper case))
@@ -40,6 +40,12 @@ ifneq ($(filter-out 0 1,$(CHEAPEST)),)
 $(error unknown CHEAPEST '$(CHEAPEST)'; allowed: 1 (verify the cheapest published entry), 0 or empty)
 endif
 N ?= 3
+TEST_WORKERS ?= auto
+ifneq ($(TEST_WORKERS),auto)
+ifeq ($(shell echo '$(TEST_WORKERS)' | grep -Ex '[1-9][0-9]*'),)
+$(error unknown TEST_WORKERS '$(TEST_WORKERS)'; allowed: auto (one per core) or a positive number)
+endif
+endif
 SEED ?=
 LEVEL ?= auto
 ifeq ($(filter $(LEVEL),auto exact tolerance),)
@@ -77,8 +83,8 @@ verify: $(STAMP)  ## recompute N=3 random published entries (SEED=..., CHEAPEST=
 	@if [ "$(PROFILE)" = quick ] && [ -d published/quick ]; then $(MAKE) --no-print-directory data; fi
 	$(PY) -m rtdlib verify --profile $(PROFILE) $(if $(CLAIM),--claim $(CLAIM),-n $(N) $(if $(SEED),--seed $(SEED)) $(if $(filter 1,$(CHEAPEST)),--cheapest) --level $(LEVEL))
 
-test: $(STAMP)  ## run the test suite
-	$(PY) -m pytest -q
+test: $(STAMP)  ## run the test suite (one pytest worker per core; TEST_WORKERS=1 for one process)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 mutate: $(STAMP)  ## mutation-test one module against its own tests (MODULE=rtdlib/probe.py, AGAIN=1; docs/testing.md)
 	$(PY) tools/mutate.py $(MODULE) $(if $(filter 1,$(AGAIN)),--again)

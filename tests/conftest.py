@@ -6,7 +6,11 @@ import torch
 
 from rtdlib.config import DataCfg, DistillCfg, ModelCfg, ProbeCfg
 
-# OMP_NUM_THREADS=1 when another process holds a core: two threads then wait on each other many times over
+# OMP_NUM_THREADS=1 when another process holds a core: two threads then wait on each other many times over.
+# Under pytest-xdist (`make test`: one worker per core) every worker and what it starts (kernels, `python -m
+# rtdlib`) takes one thread unless told otherwise.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_count() or 1)))
 # tests compute what they check: the repository's published results must never stand in for an entry
 # (tests that exercise the published layer set RTD_PUBLISHED themselves)

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # 05 trains its endpoints (2 epochs), evaluates landscape grids (checkpointed every 2 points), saves 15 files
 NOTEBOOKS = os.environ.get("RTD_FAULT_NOTEBOOKS", "05_landscapes")
 TIMING_KEYS = {"eval_seconds", "seconds_per_point"}  # wall-clock measurements inside metrics
-pytestmark = pytest.mark.faults
+# one xdist worker runs them all, so the module's clean run is computed once
+pytestmark = [pytest.mark.faults, pytest.mark.xdist_group("faults")]
 
 
 def make_figures(root: Path, results: Path, tag: str = "", **popen):
