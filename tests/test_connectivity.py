@@ -109,11 +109,27 @@ def test_mismatched_architectures_cannot_be_interpolated():
     ({"orders": (1, 2)}, "train.seed = 0 must equal the first order 1"),
     ({"gammas": 1}, "gammas = 1 is outside [2, 10000]"),
     ({"bn": "keep"}, "unknown BN mode 'keep'"),
+    ({"recal_size": 0}, "recal_size = 0 is outside [1, 1073741824]"),
+    ({"recal_size": (1 << 30) + 1}, "recal_size = 1073741825 is outside [1, 1073741824]"),
 ])
 def test_bad_connectivity_config_is_one_line(kw, message):
     with pytest.raises(ConfigError) as e:
         C.ConnectivityCfg(train=sup_cfg(), **{"orders": (0, 1), **kw})
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_config_holds_orders_as_a_tuple_and_takes_recal_sizes_at_its_bounds():
+    cfg = C.ConnectivityCfg(train=sup_cfg(), orders=[0, 1])
+    assert type(cfg.orders) is tuple and cfg.orders == (0, 1)
+    assert [C.ConnectivityCfg(train=sup_cfg(), orders=(0, 1), recal_size=n).recal_size for n in (1, 1 << 30)] == [
+        1, 1 << 30]
+
+
+def test_different_parameter_names_are_named_in_the_one_line_error():
+    t = torch.zeros(1)
+    with pytest.raises(ValueError) as e:
+        C.interpolate({"a": t, "b": t, "c": t, "d": t}, {"a": t, "e": t, "f": t, "g": t}, 0.5)
+    assert str(e.value) == "cannot interpolate networks of different architectures: ['b', 'c', 'd'] in only one"
 
 
 def test_barrier_test_is_one_sided_and_its_wilcoxon_floor_is_attained():
@@ -150,6 +166,7 @@ def test_interpolation_mixes_bn_running_statistics_like_the_weights():
                "bn.running_var": [4.0, 3.0]}
     assert all(torch.allclose(mid[k], torch.tensor(v)) for k, v in by_hand.items())
     assert mid["bn.num_batches_tracked"].item() == 3 and C.interpolate(a, b, 0.75)["bn.num_batches_tracked"].item() == 7
+    assert C.interpolate(a, b, 0.5)["bn.num_batches_tracked"].item() == 7  # a tie goes to a
 
 
 def test_runs_that_learn_end_near_zero_error_and_the_barrier_is_the_path_maximum(store, stripes_data):
@@ -165,3 +182,15 @@ def test_runs_that_learn_end_near_zero_error_and_the_barrier_is_the_path_maximum
     own = [store.get("supervised", replace(train, seed=o)).metrics["test_acc"] for o in (0, 1)]
     assert (p["own_bn_error_i"], p["own_bn_error_j"]) == (1 - own[0], 1 - own[1]) and min(own) >= 1 - 2 / 128
     assert p["max_error"] == max(errs) and p["barrier"] == max(errs) - (errs[0] + errs[-1]) / 2
+
+
+def test_every_pair_of_three_runs_has_its_curve_and_the_result_names_the_runs(store, stripes_data):
+    """Three data orders: pairs 0-1, 0-2, 1-2 in that order, each with its own gammas, and the hashes of the
+    three supervised entries the curves were measured between."""
+    train = sup_cfg(data=stripes_data, epochs=1, batch_size=64, save_epochs=())
+    out = store.get_or_run("connectivity", C.ConnectivityCfg(train=train, orders=(0, 1, 2), gammas=2,
+                                                             bn="interpolate"), C.connectivity).metrics
+    assert [(c["pair"], c["gamma"]) for c in out["curves"]] == [
+        ("0-1", 0.0), ("0-1", 1.0), ("0-2", 0.0), ("0-2", 1.0), ("1-2", 0.0), ("1-2", 1.0)]
+    assert [p["pair"] for p in out["pairs"]] == ["0-1", "0-2", "1-2"] and out["bn"] == "interpolate"
+    assert out["runs"] == [store.get("supervised", replace(train, seed=o)).hash for o in (0, 1, 2)]

@@ -3,6 +3,7 @@ import io
 
 import pytest
 import torch
+from torch import nn
 
 from conftest import tiny_cfg
 from rtdlib import lottery as L
@@ -142,6 +143,11 @@ def test_imp_run_stores_every_round_and_resumes_after_interruption(store, tmp_pa
     # the stripes are learnt (chance 0.25) by the dense net and by every pruned, rewound and retrained one
     assert [(r["test_acc"], r["train_acc"]) for r in rows] == [(1.0, 1.0)] * 3
     assert rows[-1]["nonzero_all"] < rows[0]["nonzero_all"]
+    net = S.start_point(cfg.train, num_classes=4, in_channels=1, store=store)  # the stripes: 4 classes
+    assert full["dense"] == store.get("supervised", cfg.train).hash
+    assert (full["prunable"], full["parameters"]) == (L.Masks(net).total(), sum(p.numel() for p in net.parameters()))
+    masks = store.get("lottery", cfg).load("masks")  # the last round's masks: 0.64 of the weights remain
+    assert sum(int(m.sum()) for m in masks.values()) / full["prunable"] == pytest.approx(rows[-1]["remaining"])
 
     calls = []
     real = S.train_epochs
@@ -173,11 +179,54 @@ def test_imp_run_stores_every_round_and_resumes_after_interruption(store, tmp_pa
     (lambda: L.LotteryCfg(train=sup_cfg(), prune_scope="biases"), "unknown prune scope 'biases'"),
     (lambda: sup_cfg(start="teacher"), "unknown start point 'teacher'"),
     (lambda: L.Masks(tiny_net()).prune(1.0), "prune fraction = 1.0 is outside (0.0, 1.0)"),
+    (lambda: L.LotteryCfg(train=sup_cfg(), rounds=-1), "rounds = -1 is outside [0, 1000]"),
+    (lambda: L.LotteryCfg(train=sup_cfg(), rounds=1001), "rounds = 1001 is outside [0, 1000]"),
+    (lambda: L.LotteryCfg(train=sup_cfg(), rewind_epoch=3), "rewind_epoch = 3 is beyond training; allowed: 0 .. 2 "
+                                                            "(epochs = 3)"),
+    (lambda: L.LotteryCfg(train=sup_cfg(), rewind_epoch=True), "rewind_epoch = True is beyond training"),
+    (lambda: L.LotteryCfg(train=sup_cfg(save_epochs=(2,)), rewind_epoch=1),
+     "rewind_epoch = 1 has no saved checkpoint; allowed: 0 or one of train.save_epochs = (2,)"),
+    (lambda: L.prunable(tiny_net(), "some"), "unknown prune scope 'some'"),
 ])
 def test_bad_input_is_one_clear_line(make, message):
     with pytest.raises(ConfigError) as e:
         make()
     assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_config_bounds_that_are_allowed():
+    assert [L.LotteryCfg(train=sup_cfg(), rounds=n).rounds for n in (0, 1000)] == [0, 1000]
+    assert L.LotteryCfg(train=sup_cfg(save_epochs=(1,)), rewind_epoch=1).rewind_epoch == 1
+
+
+def test_prunable_defaults_to_conv_and_linear_weights_and_names_a_bare_layer_weight():
+    net = tiny_net()
+    assert L.prunable(net) == L.prunable(net, "weights") and all(k.endswith(".weight") for k in L.prunable(net))
+    layer = nn.Linear(3, 2)
+    assert list(L.prunable(layer)) == ["weight"] and L.prunable(layer)["weight"] is layer.weight
+    assert L.Masks(layer, "all").total() == 3 * 2 + 2  # the scope reaches the masks: biases too
+
+
+def test_masks_load_as_booleans_and_a_wrong_shape_is_named():
+    layer = nn.Linear(2, 2)
+    masks = L.Masks(layer)
+    masks.load_state_dict({"weight": torch.tensor([[1.0, 0.0], [0.0, 1.0]])})
+    assert masks.masks["weight"].dtype == torch.bool and masks.remaining() == 2 and layer.weight[0, 1] == 0
+    with pytest.raises(ValueError) as e:
+        masks.load_state_dict({"weight": torch.ones(3, dtype=torch.bool)})
+    assert str(e.value) == "mask weight has shape (3,), expected (2, 2)"
+    with pytest.raises(ValueError) as e:
+        L.Masks(tiny_net()).load_state_dict({n: torch.ones(1) for n in "abcd"})
+    assert str(e.value).startswith("masks do not fit this network: got ['a', 'b', 'c']..., expected [")
+    assert str(e.value).count("'") == 2 * 3 + 2 * 3  # three names of each
+
+
+def test_nonzero_fraction_by_hand():
+    layer = nn.Linear(3, 1)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[0.0, 2.0, 0.0]]))
+        layer.bias.zero_()
+    assert L.nonzero_fraction(layer) == 1 / 4
 
 
 def test_mismatched_architecture_is_one_clear_line():
