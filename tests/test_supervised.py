@@ -49,3 +49,42 @@ def test_supervised_training_learns_a_separable_task(store, stripes_data):
     rewind = res.load("rewind_1")  # the epoch-1 checkpoint: weights between the start and the final ones
     assert set(rewind) == {"net", "opt"} and set(rewind["net"]) == set(res.load("final"))
     assert not torch.equal(rewind["net"]["fc.weight"], res.load("final")["fc.weight"])
+
+
+def test_classifier_features_are_its_encoder_output():
+    net = tiny_net().eval()
+    x = torch.randn(3, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.equal(net.features(x), net.encoder(x))
+
+
+def test_the_distilled_start_point_is_the_distill_entry_of_the_runs_store(store):
+    """A run from theta*_S takes its student from (and stores it in) the store the run belongs to."""
+    cfg = sup_cfg(start="student", epochs=1, save_epochs=())
+    store.get_or_run("supervised", cfg, S.supervised)
+    student = store.get("distill", cfg.distill)
+    assert student is not None
+    start = S.start_point(cfg, num_classes=10, in_channels=1, store=store)
+    assert all(torch.equal(v, student.load("student")[f"encoder.{k}"]) for k, v in start.encoder.state_dict().items())
+
+
+def test_a_checkpoint_with_missing_or_extra_names_is_one_line_naming_three_of_each():
+    net = tiny_net()
+    sd = net.state_dict()
+    missing = {k: v for k, v in sd.items() if k != "fc.bias"}
+    try:
+        S.load_checked(net, missing, "checkpoint")
+        raise AssertionError("no error")
+    except ValueError as e:
+        assert str(e) == "checkpoint does not fit this architecture: missing ['fc.bias'], unexpected []"
+    extra = {**sd, **{f"x{i}": torch.zeros(1) for i in range(4)}}
+    try:
+        S.load_checked(net, extra, "checkpoint")
+        raise AssertionError("no error")
+    except ValueError as e:
+        assert str(e) == "checkpoint does not fit this architecture: missing [], unexpected ['x0', 'x1', 'x2']"
+
+
+def test_the_optimizer_is_sgd_with_the_configs_lr_momentum_and_weight_decay():
+    group = S.make_optimizer(tiny_net(), sup_cfg(lr=0.03, momentum=0.7, weight_decay=2e-3)).param_groups[0]
+    assert (group["lr"], group["momentum"], group["weight_decay"]) == (0.03, 0.7, 2e-3)
