@@ -1,10 +1,12 @@
 """Supervised training on a task tiny nets learn (conftest.stripes), and top-1 accuracy in eval mode."""
 import copy
 
+import pytest
 import torch
 from torch import nn
 
 from rtdlib import supervised as S
+from rtdlib.config import replace
 from test_lottery import sup_cfg, tiny_net
 
 
@@ -88,3 +90,60 @@ def test_a_checkpoint_with_missing_or_extra_names_is_one_line_naming_three_of_ea
 def test_the_optimizer_is_sgd_with_the_configs_lr_momentum_and_weight_decay():
     group = S.make_optimizer(tiny_net(), sup_cfg(lr=0.03, momentum=0.7, weight_decay=2e-3)).param_groups[0]
     assert (group["lr"], group["momentum"], group["weight_decay"]) == (0.03, 0.7, 2e-3)
+
+
+def applied(x, out, p):
+    """For each output image, every (row shift, column shift, mirrored) that turns its own input into it."""
+    found = []
+    for xi, oi in zip(x, out):
+        padded = torch.nn.functional.pad(xi, (p, p, p, p))
+        h, w = xi.shape[-2:]
+        found.append([(dy, dx, f) for dy in range(2 * p + 1) for dx in range(2 * p + 1) for f in (False, True)
+                      if torch.equal(padded[:, dy:dy + h, dx:dx + w].flip(-1) if f else padded[:, dy:dy + h, dx:dx + w],
+                                     oi)])
+    return found
+
+
+@pytest.mark.parametrize("pad, flip", [(1, True), (1, False), (0, True), (0, False)])
+def test_each_augmented_image_is_one_crop_and_mirror_of_its_own_input(pad, flip):
+    """Found by search over every crop and mirror (random pixels make the match unique): with padding the
+    row and column shifts are drawn independently over all 2p + 1 offsets, with flip about half are mirrored,
+    and a setting that is off is never applied."""
+    x = torch.randint(0, 256, (64, 1, 5, 5), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    idx = torch.arange(63, -1, -1)
+    out = S.augment(x, idx, sup_cfg(crop_pad=pad, flip=flip), epoch=1)
+    found = applied(x[idx], out, pad)
+    assert all(len(f) == 1 for f in found)
+    (dys, dxs, fs) = zip(*(f[0] for f in found))
+    offsets = set(range(2 * pad + 1))
+    assert set(dys) == set(dxs) == offsets and (pad == 0 or any(a != b for a, b in zip(dys, dxs)))
+    assert set(fs) == ({False, True} if flip else {False})
+
+
+def test_training_history_is_the_mean_batch_loss_per_epoch_with_its_lr(monkeypatch, stripes_data):
+    """train_loss = the mean of the epoch's batch losses (recorded as they are computed); drop_last drops
+    the partial batch (250 images, batch 64: 3 batches, not 4)."""
+    cfg = sup_cfg(data=replace(stripes_data, train_size=250), epochs=2, batch_size=64, drop_last=True, save_epochs=())
+    ds, net, _ = S.prepare(cfg, torch.device("cpu"))
+    losses, real = [], S.F.cross_entropy
+
+    def recording(*a, **kw):
+        loss = real(*a, **kw)
+        losses.append(loss.item())
+        return loss
+
+    monkeypatch.setattr(S.F, "cross_entropy", recording)
+    rows = S.train_epochs(net, S.make_optimizer(net, cfg), ds, cfg, [1, 2])
+    assert len(losses) == 2 * 3
+    assert [r["epoch"] for r in rows] == [1, 2] and [r["lr"] for r in rows] == [S.lr_at(cfg, 1), S.lr_at(cfg, 2)]
+    for r, epoch_losses in zip(rows, (losses[:3], losses[3:])):
+        assert r["train_loss"] == pytest.approx(sum(epoch_losses) / 3, rel=1e-6)
+
+
+def test_a_non_finite_loss_stops_training_with_one_line_naming_epoch_and_lr(monkeypatch, stripes_data):
+    cfg = sup_cfg(data=stripes_data, epochs=4, batch_size=64, save_epochs=(), lr=0.05)  # epoch 1: the full lr
+    ds, net, _ = S.prepare(cfg, torch.device("cpu"))
+    monkeypatch.setattr(S.F, "cross_entropy", lambda logits, y: logits.sum() * float("nan"))
+    with pytest.raises(FloatingPointError) as e:
+        S.train_epochs(net, S.make_optimizer(net, cfg), ds, cfg, [1])
+    assert str(e.value) == "non-finite training loss at epoch 1 (lr=0.05); lower the learning rate"
