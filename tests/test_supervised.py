@@ -147,3 +147,35 @@ def test_a_non_finite_loss_stops_training_with_one_line_naming_epoch_and_lr(monk
     with pytest.raises(FloatingPointError) as e:
         S.train_epochs(net, S.make_optimizer(net, cfg), ds, cfg, [1])
     assert str(e.value) == "non-finite training loss at epoch 1 (lr=0.05); lower the learning rate"
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"epochs": 0}, "epochs = 0 is outside [1, 100000]"),
+    ({"epochs": 100_001}, "epochs = 100001 is outside [1, 100000]"),
+    ({"batch_size": 0}, "batch_size = 0 is outside [1, 1048576]"),
+    ({"batch_size": (1 << 20) + 1}, "batch_size = 1048577 is outside [1, 1048576]"),
+    ({"lr": 0.0}, "lr = 0.0 is outside (0.0, 10.0]"),
+    ({"lr": 10.5}, "lr = 10.5 is outside (0.0, 10.0]"),
+    ({"momentum": 1.0}, "momentum = 1.0 is outside [0.0, 1.0)"),
+    ({"momentum": 1.5}, "momentum = 1.5 is outside [0.0, 1.0)"),
+    ({"weight_decay": 1.5}, "weight_decay = 1.5 is outside [0.0, 1.0]"),
+    ({"crop_pad": 65}, "crop_pad = 65 is outside [0, 64]"),
+    ({"milestones": (0.0,)}, "lr milestone = 0.0 is outside (0.0, 1.0)"),
+    ({"milestones": (0.5, 1.0)}, "lr milestone = 1.0 is outside (0.0, 1.0)"),
+    ({"milestones": (1.5,)}, "lr milestone = 1.5 is outside (0.0, 1.0)"),
+    ({"save_epochs": (3,)}, "rewind epoch 3 is beyond training; allowed: 1 .. 2 (epochs = 3)"),
+])
+def test_each_bad_setting_is_one_line_naming_it_and_its_range(kw, message):
+    from rtdlib.config import ConfigError
+    with pytest.raises(ConfigError) as e:
+        sup_cfg(**{"save_epochs": (), **kw})
+    assert str(e.value) == message
+
+
+def test_settings_at_their_bounds_are_accepted_and_sequences_become_sorted_tuples():
+    for kw in ({"epochs": 1}, {"epochs": 100_000}, {"batch_size": 1}, {"batch_size": 1 << 20}, {"lr": 10.0},
+               {"momentum": 0.0}, {"weight_decay": 0.0}, {"weight_decay": 1.0}, {"crop_pad": 0}, {"crop_pad": 64}):
+        cfg = sup_cfg(**{"save_epochs": (), **kw})
+        assert all(getattr(cfg, k) == v for k, v in kw.items())
+    cfg = sup_cfg(milestones=[0.5], save_epochs=[2, 1, 2])
+    assert (cfg.milestones, cfg.save_epochs) == ((0.5,), (1, 2)) and type(cfg.milestones) is tuple
