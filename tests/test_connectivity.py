@@ -194,3 +194,12 @@ def test_every_pair_of_three_runs_has_its_curve_and_the_result_names_the_runs(st
         ("0-1", 0.0), ("0-1", 1.0), ("0-2", 0.0), ("0-2", 1.0), ("1-2", 0.0), ("1-2", 1.0)]
     assert [p["pair"] for p in out["pairs"]] == ["0-1", "0-2", "1-2"] and out["bn"] == "interpolate"
     assert out["runs"] == [store.get("supervised", replace(train, seed=o)).hash for o in (0, 1, 2)]
+
+
+def test_runs_from_the_distilled_student_write_only_to_the_given_store(store, tmp_path, monkeypatch, stripes_data):
+    default = tmp_path / "default-store"
+    default.mkdir()
+    monkeypatch.setenv("RTD_RESULTS", str(default))
+    train = sup_cfg(data=stripes_data, start="student", epochs=1, batch_size=64, save_epochs=())
+    store.get_or_run("connectivity", C.ConnectivityCfg(train=train, orders=(0, 1), gammas=2), C.connectivity)
+    assert store.get("distill", train.distill) is not None and list(default.iterdir()) == []

@@ -272,3 +272,19 @@ def test_every_round_retrains_from_the_rewind_point(store, monkeypatch, ell):
             assert all(torch.equal(momentum[i], saved[i]["momentum_buffer"] * masks.get(n, 1))
                        for n, i in index.items())
     assert not torch.equal(starts[0][2]["fc.weight"], starts[1][2]["fc.weight"])  # round 2 prunes further
+
+
+def test_a_line_from_the_distilled_student_prunes_in_its_scope_and_writes_only_to_its_store(
+        store, tmp_path, monkeypatch, stripes_data):
+    """prune_scope reaches the masks (biases and norm parameters counted), and the distillation behind θ*_S,
+    the dense run and the line all land in the line's store, none in the default one (RTD_RESULTS)."""
+    default = tmp_path / "default-store"
+    default.mkdir()
+    monkeypatch.setenv("RTD_RESULTS", str(default))
+    train = sup_cfg(data=stripes_data, start="student", epochs=1, batch_size=64, save_epochs=())
+    cfg = L.LotteryCfg(train=train, rounds=1, prune_scope="all")
+    out = store.get_or_run("lottery", cfg, L.lottery).metrics
+    net = S.start_point(train, num_classes=4, in_channels=1, store=store)
+    assert out["prunable"] == L.Masks(net, "all").total() == out["parameters"]
+    assert out["rounds"][1]["remaining"] == pytest.approx(0.8, abs=1 / out["prunable"])
+    assert store.get("distill", train.distill) is not None and list(default.iterdir()) == []
