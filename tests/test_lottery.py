@@ -148,6 +148,8 @@ def test_imp_run_stores_every_round_and_resumes_after_interruption(store, tmp_pa
     assert (full["prunable"], full["parameters"]) == (L.Masks(net).total(), sum(p.numel() for p in net.parameters()))
     masks = store.get("lottery", cfg).load("masks")  # the last round's masks: 0.64 of the weights remain
     assert sum(int(m.sum()) for m in masks.values()) / full["prunable"] == pytest.approx(rows[-1]["remaining"])
+    monkeypatch.setenv("RTD_RESULTS", str(store.root))  # without a run (no checkpoints): the same line
+    assert L.lottery(cfg, None, device="cpu")["rounds"] == rows
 
     calls = []
     real = S.train_epochs
