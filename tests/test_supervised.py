@@ -79,6 +79,12 @@ def test_a_checkpoint_with_missing_or_extra_names_is_one_line_naming_three_of_ea
         raise AssertionError("no error")
     except ValueError as e:
         assert str(e) == "checkpoint does not fit this architecture: missing ['fc.bias'], unexpected []"
+    gone = sorted(sd)[:4]
+    try:
+        S.load_checked(net, {k: v for k, v in sd.items() if k not in gone}, "checkpoint")
+        raise AssertionError("no error")
+    except ValueError as e:
+        assert str(e) == f"checkpoint does not fit this architecture: missing {gone[:3]}, unexpected []"
     extra = {**sd, **{f"x{i}": torch.zeros(1) for i in range(4)}}
     try:
         S.load_checked(net, extra, "checkpoint")
