@@ -126,10 +126,12 @@ def test_each_augmented_image_is_one_crop_and_mirror_of_its_own_input(pad, flip)
     assert set(fs) == ({False, True} if flip else {False})
 
 
-def test_training_history_is_the_mean_batch_loss_per_epoch_with_its_lr(monkeypatch, stripes_data):
+@pytest.mark.parametrize("drop_last, per_epoch", [(True, 3), (False, 4)])
+def test_training_history_is_the_mean_batch_loss_per_epoch_with_its_lr(monkeypatch, stripes_data, drop_last, per_epoch):
     """train_loss = the mean of the epoch's batch losses (recorded as they are computed); drop_last drops
-    the partial batch (250 images, batch 64: 3 batches, not 4)."""
-    cfg = sup_cfg(data=replace(stripes_data, train_size=250), epochs=2, batch_size=64, drop_last=True, save_epochs=())
+    the partial batch (250 images, batch 64: 3 batches, else 4)."""
+    cfg = sup_cfg(data=replace(stripes_data, train_size=250), epochs=2, batch_size=64, drop_last=drop_last,
+                  save_epochs=())
     ds, net, _ = S.prepare(cfg, torch.device("cpu"))
     losses, real = [], S.F.cross_entropy
 
@@ -140,10 +142,10 @@ def test_training_history_is_the_mean_batch_loss_per_epoch_with_its_lr(monkeypat
 
     monkeypatch.setattr(S.F, "cross_entropy", recording)
     rows = S.train_epochs(net, S.make_optimizer(net, cfg), ds, cfg, [1, 2])
-    assert len(losses) == 2 * 3
+    assert len(losses) == 2 * per_epoch
     assert [r["epoch"] for r in rows] == [1, 2] and [r["lr"] for r in rows] == [S.lr_at(cfg, 1), S.lr_at(cfg, 2)]
-    for r, epoch_losses in zip(rows, (losses[:3], losses[3:])):
-        assert r["train_loss"] == pytest.approx(sum(epoch_losses) / 3, rel=1e-6)
+    for r, epoch_losses in zip(rows, (losses[:per_epoch], losses[per_epoch:])):
+        assert r["train_loss"] == pytest.approx(sum(epoch_losses) / per_epoch, rel=1e-6)
 
 
 def test_a_non_finite_loss_stops_training_with_one_line_naming_epoch_and_lr(monkeypatch, stripes_data):
