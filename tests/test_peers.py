@@ -269,3 +269,30 @@ def test_random_roles_step_counts_only_the_students_terms_by_hand(loss):
     assert got[1] == pytest.approx(peer, rel=1e-5) and got[2] == pytest.approx(anchor, rel=1e-5)
     assert got[0] == pytest.approx(0.25 * peer + 0.75 * anchor, rel=1e-5)
     assert d(out[0], init0) > 1e-4  # the teacher's own anchor term, which must not count, is not zero
+
+
+@pytest.mark.parametrize("path", ["loop", "batched"])
+def test_probes_after_an_epoch_are_those_of_the_networks_after_that_epoch(path):
+    """Epoch 1's probes inside a 2-epoch run equal the final probes of a 1-epoch run (same data order per epoch)."""
+    one = P.train_peers(cfg(k=2, epochs=1, path=path), device="cpu")["probes"]
+    two = P.train_peers(cfg(k=2, epochs=2, path=path, probe_epochs=(1,)), device="cpu")["probes"]
+    assert {p["net"] for p in two} == {"peer"}
+    assert [p for p in two if p["epoch"] == 1] == one
+
+
+def test_history_rows_are_the_epochs_mean_step_terms(monkeypatch):
+    """step returns (loss, peer, anchor, disagreement) summed over the batch's networks; a row holds their
+    means over the epoch's 4 batches, by hand."""
+    terms = iter(torch.tensor([1.0, 2.0, 3.0, 4.0]) * b for b in (1, 2, 3, 6))
+    monkeypatch.setattr(P, "step", lambda *a, **kw: next(terms))
+    (row,) = P.train_peers(cfg(k=2, baselines=False), device="cpu")["history"]
+    assert row == {"loss": 3.0, "peer": 6.0, "anchor": 9.0, "disagreement": 12.0, "epoch": 1}
+
+
+def test_a_non_finite_loss_is_one_line_naming_epoch_and_settings(monkeypatch):
+    monkeypatch.setattr(P, "step", lambda *a, **kw: torch.tensor([float("nan"), 0.0, 0.0, 0.0]))
+    c = cfg(k=2)
+    with pytest.raises(P.NonFiniteLoss) as e:
+        P.train_peers(c, device="cpu")
+    assert str(e.value) == (f"non-finite loss nan at epoch 1 (lr={c.lr}, rule={c.rule}, loss={c.loss}); "
+                            f"lower the learning rate")
