@@ -296,3 +296,21 @@ def test_a_non_finite_loss_is_one_line_naming_epoch_and_settings(monkeypatch):
         P.train_peers(c, device="cpu")
     assert str(e.value) == (f"non-finite loss nan at epoch 1 (lr={c.lr}, rule={c.rule}, loss={c.loss}); "
                             f"lower the learning rate")
+
+
+def test_targets_of_a_rule_without_peer_targets_is_one_line():
+    with pytest.raises(ValueError) as e:
+        P.consensus_targets(torch.randn(2, 3, 4), "none", "ce")
+    assert str(e.value) == "rule 'none' has no peer targets"
+
+
+def test_the_inputs_probes_are_remembered_per_dataset_not_per_shape():
+    """Two subsets of digits of one shape: the second run's input probes are its own (as computed afresh)."""
+    from rtdlib import distill
+    first = P.train_peers(cfg(k=2, baselines=True), device="cpu")
+    other = cfg(k=2, baselines=True, data=DataCfg("digits", train_size=256, test_size=128, subset_seed=1))
+    second = P.train_peers(other, device="cpu")
+    distill.CONSTANT_PROBES.clear()
+    fresh = P.train_peers(other, device="cpu")
+    inputs = lambda r: [p for p in r["probes"] if p["net"] == "input"]  # noqa: E731
+    assert inputs(second) == inputs(fresh) != inputs(first)
