@@ -314,3 +314,29 @@ def test_the_inputs_probes_are_remembered_per_dataset_not_per_shape():
     fresh = P.train_peers(other, device="cpu")
     inputs = lambda r: [p for p in r["probes"] if p["net"] == "input"]  # noqa: E731
     assert inputs(second) == inputs(fresh) != inputs(first)
+
+
+def test_every_probe_row_is_that_of_its_own_network(store):
+    """Final peers: the saved networks; inits: the networks as built, plain and BN-recalibrated; the input:
+    the flattened images. Each probed here again by hand with the same probe settings."""
+    from rtdlib import data
+    from rtdlib.distill import Prober
+    c = cfg(k=2, baselines=True)
+    entry = store.get_or_run("peers", c, P.train_peers)
+    rows = entry.metrics["probes"]
+    ds = data.load(c.data, "cpu")
+    cl = c.channels_last and P.resolve_path(c, torch.device("cpu")) == "loop"
+    fmt = torch.channels_last if cl else torch.contiguous_format
+    prober = Prober(ds, c.data, c.probe, cl)
+
+    def of(kind, i):
+        return {p["probe"]: p["acc"] for p in rows if (p["net"], p["index"]) == (kind, i)}
+
+    for i, sd in enumerate(entry.load("peers")):
+        net = P.build_net(c, ds.shape[0], i).to(memory_format=fmt)
+        net.load_state_dict(sd)
+        init = P.build_net(c, ds.shape[0], i).to(memory_format=fmt).eval()
+        assert of("peer", i) == prober("peer", net.eval()) != of("init", i)
+        assert of("init", i) == prober("init", init) and of("init_bnrecal", i) == prober("init_bnrecal", init)
+    assert of("input", -1) == prober("input", None) != of("init", 0)
+    assert entry.metrics["steps_per_epoch"] == 256 // 64
