@@ -340,3 +340,33 @@ def test_every_probe_row_is_that_of_its_own_network(store):
         assert of("init", i) == prober("init", init) and of("init_bnrecal", i) == prober("init_bnrecal", init)
     assert of("input", -1) == prober("input", None) != of("init", 0)
     assert entry.metrics["steps_per_epoch"] == 256 // 64
+
+
+@pytest.mark.parametrize("k, ok", [(999, True), (1000, False), (True, False)])
+def test_group_size_bounds_and_message(k, ok):
+    if ok:
+        assert cfg(k=k).k == 999
+        return
+    with pytest.raises(ConfigError) as e:
+        cfg(k=k)
+    assert str(e.value) == f"group size k = {k!r} must be an integer in [1, 999]"
+
+
+def test_networks_of_different_architectures_cannot_form_a_group():
+    from rtdlib import models
+    nets = [models.build(TINY_MODEL, 1, seed=0), models.build(ModelCfg("small_vgg", "batch", width=8, out_dim=64,
+                                                                         hidden_dim=32, bottleneck_dim=16), 1, seed=0)]
+    with pytest.raises(ConfigError) as e:
+        P.check_group(nets)
+    assert str(e.value).startswith("network 1 of the group differs from network 0 in 'encoder.") and str(e.value).endswith(
+        "'; a group needs one architecture")
+
+
+@pytest.mark.parametrize("path, kind", [("batched", "BatchedGroup"), ("loop", "LoopGroup")])
+def test_setup_builds_the_chosen_path_with_the_configs_optimizer(path, kind):
+    c = cfg(k=2, path=path, lr=3e-4, weight_decay=0.02, loss="ce")
+    group, _, opt, inits = P.setup(c, 1, torch.device("cpu"))
+    assert type(group).__name__ == kind
+    assert (opt.param_groups[0]["lr"], opt.param_groups[0]["weight_decay"]) == (3e-4, 0.02)
+    assert type(inits[0].head).__name__ != "Identity"  # "ce" keeps the projector head, "mse" drops it
+    assert type(P.build_net(cfg(loss="mse"), 1, 0).head).__name__ == "Identity"
