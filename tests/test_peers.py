@@ -370,3 +370,22 @@ def test_setup_builds_the_chosen_path_with_the_configs_optimizer(path, kind):
     assert (opt.param_groups[0]["lr"], opt.param_groups[0]["weight_decay"]) == (3e-4, 0.02)
     assert type(inits[0].head).__name__ != "Identity"  # "ce" keeps the projector head, "mse" drops it
     assert type(P.build_net(cfg(loss="mse"), 1, 0).head).__name__ == "Identity"
+
+
+@pytest.mark.parametrize("loss", ["ce", "mse"])
+def test_disagreement_is_each_networks_divergence_from_the_others_mean_by_hand(loss):
+    """The diagnostic of every rule (here the control): K = 3 outputs at the step's start; each network's
+    cross-entropy to (or squared distance from) the mean of the other two, averaged over batch and networks."""
+    c = cfg(k=3, loss=loss, rule="none", consensus_weight=0.0)
+    group, anchors, opt, _ = P.setup(c, 1, torch.device("cpu"))
+    x = torch.randn(8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        out = group(x).double()  # train mode: batch statistics, as inside the step
+    terms = P.step(group, anchors, x, c, opt)
+    if loss == "ce":
+        p = out.softmax(-1)
+        others = (p.sum(0) - p) / 2
+        by_hand = -(others * out.log_softmax(-1)).sum(-1).mean()
+    else:
+        by_hand = (out - (out.sum(0) - out) / 2).pow(2).mean()
+    assert terms[3].item() == pytest.approx(by_hand.item(), rel=1e-5) and terms[3].item() > 0
