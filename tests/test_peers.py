@@ -389,3 +389,31 @@ def test_disagreement_is_each_networks_divergence_from_the_others_mean_by_hand(l
     else:
         by_hand = (out - (out.sum(0) - out) / 2).pow(2).mean()
     assert terms[3].item() == pytest.approx(by_hand.item(), rel=1e-5) and terms[3].item() > 0
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(path="gpu"), "unknown path 'gpu'"),
+    (dict(rule="mean", consensus_weight=0.0), "consensus_weight = 0 gives rule 'mean' no peer signal; use rule 'none' "
+                                              "(the independent control)"),
+    (dict(rule="none", consensus_weight=0.5), "rule 'none' is the independent control and needs consensus_weight = 0, "
+                                              "not 0.5"),
+    (dict(rule="mean", k=1), "rule 'mean' needs a group of k >= 2 peers, got k = 1"),
+    (dict(epochs=-1), "epochs = -1 is outside [0, 100000]"),
+    (dict(epochs=100_001), "epochs = 100001 is outside [0, 100000]"),
+    (dict(batch_size=0), "batch_size = 0 is outside [1, 1048576]"),
+    (dict(batch_size=(1 << 20) + 1), "batch_size = 1048577 is outside [1, 1048576]"),
+    (dict(lr=0.0), "lr = 0.0 is outside (0.0, 10.0]"),
+    (dict(lr=10.5), "lr = 10.5 is outside (0.0, 10.0]"),
+    (dict(weight_decay=10.5), "weight_decay = 10.5 is outside [0.0, 10.0]"),
+])
+def test_each_bad_setting_is_one_line_naming_it(kw, message):
+    with pytest.raises(ConfigError) as e:
+        cfg(**kw)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_settings_at_their_bounds_are_accepted():
+    for kw in (dict(rule="none", consensus_weight=0.0, k=1), dict(epochs=0), dict(epochs=100_000), dict(batch_size=1),
+               dict(batch_size=1 << 20), dict(lr=10.0), dict(weight_decay=10.0), dict(weight_decay=0.0)):
+        c = cfg(**kw)
+        assert all(getattr(c, key) == value for key, value in kw.items())
