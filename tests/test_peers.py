@@ -358,8 +358,8 @@ def test_networks_of_different_architectures_cannot_form_a_group():
                                                                          hidden_dim=32, bottleneck_dim=16), 1, seed=0)]
     with pytest.raises(ConfigError) as e:
         P.check_group(nets)
-    assert str(e.value).startswith("network 1 of the group differs from network 0 in 'encoder.") and str(e.value).endswith(
-        "'; a group needs one architecture")
+    assert str(e.value) == ("network 1 of the group differs from network 0 in 'encoder.body.0.weight'; "
+                            "a group needs one architecture")  # its first layer: 4 vs 8 channels
 
 
 @pytest.mark.parametrize("path, kind", [("batched", "BatchedGroup"), ("loop", "LoopGroup")])
@@ -372,11 +372,11 @@ def test_setup_builds_the_chosen_path_with_the_configs_optimizer(path, kind):
     assert type(P.build_net(cfg(loss="mse"), 1, 0).head).__name__ == "Identity"
 
 
-@pytest.mark.parametrize("loss", ["ce", "mse"])
-def test_disagreement_is_each_networks_divergence_from_the_others_mean_by_hand(loss):
-    """The diagnostic of every rule (here the control): K = 3 outputs at the step's start; each network's
-    cross-entropy to (or squared distance from) the mean of the other two, averaged over batch and networks."""
-    c = cfg(k=3, loss=loss, rule="none", consensus_weight=0.0)
+@pytest.mark.parametrize("loss, k", [("ce", 3), ("mse", 3), ("mse", 2)])
+def test_disagreement_is_each_networks_divergence_from_the_others_mean_by_hand(loss, k):
+    """The diagnostic of every rule (here the control): K outputs at the step's start; each network's
+    cross-entropy to (or squared distance from) the mean of the others, averaged over batch and networks."""
+    c = cfg(k=k, loss=loss, rule="none", consensus_weight=0.0)
     group, anchors, opt, _ = P.setup(c, 1, torch.device("cpu"))
     x = torch.randn(8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
@@ -384,11 +384,17 @@ def test_disagreement_is_each_networks_divergence_from_the_others_mean_by_hand(l
     terms = P.step(group, anchors, x, c, opt)
     if loss == "ce":
         p = out.softmax(-1)
-        others = (p.sum(0) - p) / 2
+        others = (p.sum(0) - p) / (k - 1)
         by_hand = -(others * out.log_softmax(-1)).sum(-1).mean()
     else:
-        by_hand = (out - (out.sum(0) - out) / 2).pow(2).mean()
+        by_hand = (out - (out.sum(0) - out) / (k - 1)).pow(2).mean()
     assert terms[3].item() == pytest.approx(by_hand.item(), rel=1e-5) and terms[3].item() > 0
+
+
+def test_a_lone_network_has_no_disagreement():
+    c = cfg(k=1, rule="none", consensus_weight=0.0)
+    group, anchors, opt, _ = P.setup(c, 1, torch.device("cpu"))
+    assert P.step(group, anchors, torch.randn(8, 1, 8, 8), c, opt)[3].item() == 0.0
 
 
 @pytest.mark.parametrize("kw, message", [
