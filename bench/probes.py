@@ -14,10 +14,9 @@ SEEDS = (0, 1, 2)
 
 
 def table() -> list[str]:
-    from rtdlib import data, models
+    from rtdlib import data, models, stats
     from rtdlib.config import DataCfg, ModelCfg
     from rtdlib.probe import adamw_linear_probe, features, linear_probe, raw_features
-    from rtdlib import stats
     ds = data.load(DataCfg("fashion-mnist", None, None, 16), "cpu")
     nets = [("input", None)] + [(f"small_vgg teacher, seed {s}", models.build(ModelCfg("small_vgg", "batch", 32),
                                                                               1, seed=s)) for s in SEEDS]

@@ -73,6 +73,15 @@ def store(tmp_path):
     return Store(tmp_path / "results")
 
 
+@pytest.fixture
+def default_store(tmp_path, monkeypatch):
+    """An empty folder as the default store (RTD_RESULTS): a run given its own store must leave it empty."""
+    folder = tmp_path / "default-store"
+    folder.mkdir()
+    monkeypatch.setenv("RTD_RESULTS", str(folder))
+    return folder
+
+
 def killed_then_resumed(root, kind, cfg, fn, monkeypatch, kill_epoch):
     """Run `fn` in a fresh store, kill it once right after the checkpoint of `kill_epoch`, rerun it.
 

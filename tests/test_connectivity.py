@@ -196,10 +196,7 @@ def test_every_pair_of_three_runs_has_its_curve_and_the_result_names_the_runs(st
     assert out["runs"] == [store.get("supervised", replace(train, seed=o)).hash for o in (0, 1, 2)]
 
 
-def test_runs_from_the_distilled_student_write_only_to_the_given_store(store, tmp_path, monkeypatch, stripes_data):
-    default = tmp_path / "default-store"
-    default.mkdir()
-    monkeypatch.setenv("RTD_RESULTS", str(default))
+def test_runs_from_the_distilled_student_write_only_to_the_given_store(store, default_store, stripes_data):
     train = sup_cfg(data=stripes_data, start="student", epochs=1, batch_size=64, save_epochs=())
     store.get_or_run("connectivity", C.ConnectivityCfg(train=train, orders=(0, 1), gammas=2), C.connectivity)
-    assert store.get("distill", train.distill) is not None and list(default.iterdir()) == []
+    assert store.get("distill", train.distill) is not None and list(default_store.iterdir()) == []

@@ -19,8 +19,8 @@ def sup_cfg(**kw):
     return S.SupervisedCfg(**base)
 
 
-def tiny_net(cfg=None, store=None):
-    return S.start_point(cfg or sup_cfg(), num_classes=10, in_channels=1, store=store)
+def tiny_net(cfg=None, store=None, num_classes=10):
+    return S.start_point(cfg or sup_cfg(), num_classes=num_classes, in_channels=1, store=store)
 
 
 def test_lr_schedule_divides_by_ten_at_half_and_three_quarters():
@@ -143,7 +143,7 @@ def test_imp_run_stores_every_round_and_resumes_after_interruption(store, tmp_pa
     # the stripes are learnt (chance 0.25) by the dense net and by every pruned, rewound and retrained one
     assert [(r["test_acc"], r["train_acc"]) for r in rows] == [(1.0, 1.0)] * 3
     assert rows[-1]["nonzero_all"] < rows[0]["nonzero_all"]
-    net = S.start_point(cfg.train, num_classes=4, in_channels=1, store=store)  # the stripes: 4 classes
+    net = tiny_net(cfg.train, store, num_classes=4)  # the stripes: 4 classes
     assert full["dense"] == store.get("supervised", cfg.train).hash
     assert (full["prunable"], full["parameters"]) == (L.Masks(net).total(), sum(p.numel() for p in net.parameters()))
     masks = store.get("lottery", cfg).load("masks")  # the last round's masks: 0.64 of the weights remain
@@ -277,16 +277,13 @@ def test_every_round_retrains_from_the_rewind_point(store, monkeypatch, ell):
 
 
 def test_a_line_from_the_distilled_student_prunes_in_its_scope_and_writes_only_to_its_store(
-        store, tmp_path, monkeypatch, stripes_data):
+        store, default_store, stripes_data):
     """prune_scope reaches the masks (biases and norm parameters counted), and the distillation behind θ*_S,
     the dense run and the line all land in the line's store, none in the default one (RTD_RESULTS)."""
-    default = tmp_path / "default-store"
-    default.mkdir()
-    monkeypatch.setenv("RTD_RESULTS", str(default))
     train = sup_cfg(data=stripes_data, start="student", epochs=1, batch_size=64, save_epochs=())
     cfg = L.LotteryCfg(train=train, rounds=1, prune_scope="all")
     out = store.get_or_run("lottery", cfg, L.lottery).metrics
-    net = S.start_point(train, num_classes=4, in_channels=1, store=store)
+    net = tiny_net(train, store, num_classes=4)
     assert out["prunable"] == L.Masks(net, "all").total() == out["parameters"]
     assert out["rounds"][1]["remaining"] == pytest.approx(0.8, abs=1 / out["prunable"])
-    assert store.get("distill", train.distill) is not None and list(default.iterdir()) == []
+    assert store.get("distill", train.distill) is not None and list(default_store.iterdir()) == []

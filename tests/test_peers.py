@@ -146,27 +146,48 @@ def test_groups_are_seeded_and_distinct():
 
 
 @pytest.mark.parametrize("kw, message", [
-    (dict(k=0), "group size k = 0"),
+    (dict(k=0), "group size k = 0 must be an integer in [1, 999]"),
+    (dict(k=1000), "group size k = 1000 must be an integer in [1, 999]"),
+    (dict(k=True), "group size k = True must be an integer in [1, 999]"),
     (dict(rule="vote"), "unknown consensus rule 'vote'"),
     (dict(loss="kl"), "unknown consensus loss 'kl'"),
-    (dict(k=1), "needs a group of k >= 2"),
-    (dict(rule="none", consensus_weight=0.5), "needs consensus_weight = 0"),
-    (dict(consensus_weight=0.0), "use rule 'none'"),
+    (dict(path="gpu"), "unknown path 'gpu'"),
+    (dict(rule="mean", k=1), "rule 'mean' needs a group of k >= 2 peers, got k = 1"),
+    (dict(rule="none", consensus_weight=0.5), "rule 'none' is the independent control and needs consensus_weight = 0, "
+                                              "not 0.5"),
+    (dict(rule="mean", consensus_weight=0.0), "consensus_weight = 0 gives rule 'mean' no peer signal; use rule 'none' "
+                                              "(the independent control)"),
     (dict(consensus_weight=1.5), "consensus_weight = 1.5 is outside"),
-    (dict(probe_epochs=(0,)), r"probe epoch = 0 is outside \[1, 1\]"),
-    (dict(probe_epochs=(2,)), r"probe epoch = 2 is outside \[1, 1\]"),
+    (dict(epochs=-1), "epochs = -1 is outside [0, 100000]"),
+    (dict(epochs=100_001), "epochs = 100001 is outside [0, 100000]"),
+    (dict(batch_size=0), "batch_size = 0 is outside [1, 1048576]"),
+    (dict(batch_size=(1 << 20) + 1), "batch_size = 1048577 is outside [1, 1048576]"),
+    (dict(lr=0.0), "lr = 0.0 is outside (0.0, 10.0]"),
+    (dict(lr=10.5), "lr = 10.5 is outside (0.0, 10.0]"),
+    (dict(weight_decay=10.5), "weight_decay = 10.5 is outside [0.0, 10.0]"),
+    (dict(probe_epochs=(0,)), "probe epoch = 0 is outside [1, 1]"),
+    (dict(probe_epochs=(2,)), "probe epoch = 2 is outside [1, 1]"),
 ])
 def test_bad_settings_are_one_line_errors(kw, message):
-    with pytest.raises(ConfigError, match=message) as e:
+    with pytest.raises(ConfigError) as e:
         cfg(**kw)
-    assert "\n" not in str(e.value)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_settings_at_their_bounds_are_accepted():
+    for kw in (dict(k=999), dict(rule="none", consensus_weight=0.0, k=1), dict(epochs=0), dict(epochs=100_000),
+               dict(batch_size=1), dict(batch_size=1 << 20), dict(lr=10.0), dict(weight_decay=10.0),
+               dict(weight_decay=0.0)):
+        c = cfg(**kw)
+        assert all(getattr(c, key) == value for key, value in kw.items())
 
 
 def test_mismatched_architectures_are_rejected():
     nets = [P.build_net(cfg(), 1, 0), P.build_net(cfg(model=ModelCfg("small_vgg", "batch", 6, 64, 32, 16)), 1, 1)]
-    with pytest.raises(ConfigError, match="network 1 of the group differs") as e:
+    with pytest.raises(ConfigError) as e:
         P.make_group(nets, "batched")
-    assert "\n" not in str(e.value)
+    assert str(e.value) == ("network 1 of the group differs from network 0 in 'encoder.body.0.weight'; "
+                            "a group needs one architecture")  # its first layer: 4 vs 6 channels
 
 
 def test_tiny_end_to_end_run_probes_every_network(store):
@@ -342,34 +363,13 @@ def test_every_probe_row_is_that_of_its_own_network(store):
     assert entry.metrics["steps_per_epoch"] == 256 // 64
 
 
-@pytest.mark.parametrize("k, ok", [(999, True), (1000, False), (True, False)])
-def test_group_size_bounds_and_message(k, ok):
-    if ok:
-        assert cfg(k=k).k == 999
-        return
-    with pytest.raises(ConfigError) as e:
-        cfg(k=k)
-    assert str(e.value) == f"group size k = {k!r} must be an integer in [1, 999]"
-
-
-def test_networks_of_different_architectures_cannot_form_a_group():
-    from rtdlib import models
-    nets = [models.build(TINY_MODEL, 1, seed=0), models.build(ModelCfg("small_vgg", "batch", width=8, out_dim=64,
-                                                                         hidden_dim=32, bottleneck_dim=16), 1, seed=0)]
-    with pytest.raises(ConfigError) as e:
-        P.check_group(nets)
-    assert str(e.value) == ("network 1 of the group differs from network 0 in 'encoder.body.0.weight'; "
-                            "a group needs one architecture")  # its first layer: 4 vs 8 channels
-
-
 @pytest.mark.parametrize("path, kind", [("batched", "BatchedGroup"), ("loop", "LoopGroup")])
 def test_setup_builds_the_chosen_path_with_the_configs_optimizer(path, kind):
     c = cfg(k=2, path=path, lr=3e-4, weight_decay=0.02, loss="ce")
     group, _, opt, inits = P.setup(c, 1, torch.device("cpu"))
     assert type(group).__name__ == kind
     assert (opt.param_groups[0]["lr"], opt.param_groups[0]["weight_decay"]) == (3e-4, 0.02)
-    assert type(inits[0].head).__name__ != "Identity"  # "ce" keeps the projector head, "mse" drops it
-    assert type(P.build_net(cfg(loss="mse"), 1, 0).head).__name__ == "Identity"
+    assert type(inits[0].head).__name__ != "Identity"  # "ce" keeps the projector head ("mse" drops it: above)
 
 
 @pytest.mark.parametrize("loss, k", [("ce", 3), ("mse", 3), ("mse", 2)])
@@ -395,31 +395,3 @@ def test_a_lone_network_has_no_disagreement():
     c = cfg(k=1, rule="none", consensus_weight=0.0)
     group, anchors, opt, _ = P.setup(c, 1, torch.device("cpu"))
     assert P.step(group, anchors, torch.randn(8, 1, 8, 8), c, opt)[3].item() == 0.0
-
-
-@pytest.mark.parametrize("kw, message", [
-    (dict(path="gpu"), "unknown path 'gpu'"),
-    (dict(rule="mean", consensus_weight=0.0), "consensus_weight = 0 gives rule 'mean' no peer signal; use rule 'none' "
-                                              "(the independent control)"),
-    (dict(rule="none", consensus_weight=0.5), "rule 'none' is the independent control and needs consensus_weight = 0, "
-                                              "not 0.5"),
-    (dict(rule="mean", k=1), "rule 'mean' needs a group of k >= 2 peers, got k = 1"),
-    (dict(epochs=-1), "epochs = -1 is outside [0, 100000]"),
-    (dict(epochs=100_001), "epochs = 100001 is outside [0, 100000]"),
-    (dict(batch_size=0), "batch_size = 0 is outside [1, 1048576]"),
-    (dict(batch_size=(1 << 20) + 1), "batch_size = 1048577 is outside [1, 1048576]"),
-    (dict(lr=0.0), "lr = 0.0 is outside (0.0, 10.0]"),
-    (dict(lr=10.5), "lr = 10.5 is outside (0.0, 10.0]"),
-    (dict(weight_decay=10.5), "weight_decay = 10.5 is outside [0.0, 10.0]"),
-])
-def test_each_bad_setting_is_one_line_naming_it(kw, message):
-    with pytest.raises(ConfigError) as e:
-        cfg(**kw)
-    assert message in str(e.value) and "\n" not in str(e.value)
-
-
-def test_settings_at_their_bounds_are_accepted():
-    for kw in (dict(rule="none", consensus_weight=0.0, k=1), dict(epochs=0), dict(epochs=100_000), dict(batch_size=1),
-               dict(batch_size=1 << 20), dict(lr=10.0), dict(weight_decay=10.0), dict(weight_decay=0.0)):
-        c = cfg(**kw)
-        assert all(getattr(c, key) == value for key, value in kw.items())
