@@ -2,6 +2,7 @@
 import copy
 import dataclasses
 import math
+import os
 
 import numpy as np
 
@@ -21,11 +22,14 @@ SMALL = dict(eval_size=64, probe_train=120, probe_test=60, linear_steps=10, chun
 
 def cfg(**kw):
     # margin 0 in interpolation coordinates: a 2x2 grid sits exactly on teacher, θ_1, θ_2 and θ_1 + θ_2 - θ_T
-    return L.LandscapeCfg(distill=DISTILL, **({"view": "shared", "coords": "interp", "resolution": 2, "margin": 0.0}
-                                              | SMALL | kw))
+    return L.LandscapeCfg(**({"distill": DISTILL, "view": "shared", "coords": "interp", "resolution": 2,
+                              "margin": 0.0} | SMALL | kw))
 
 
-@pytest.fixture(scope="module")
+# Shared across the module's tests (each entry is computed once), except under mutmut (MUTANT_UNDER_TEST is set
+# from its first pass on): it maps a test to the functions the test itself calls, so a test that only reads an
+# entry another test computed would never be run against the engine's mutants.
+@pytest.fixture(scope=lambda **_: "function" if "MUTANT_UNDER_TEST" in os.environ else "module")
 def store(tmp_path_factory):
     return Store(tmp_path_factory.mktemp("results"))
 
@@ -354,3 +358,222 @@ def test_grid_point_metrics_by_hand(batched):
     assert row["loss"] == pytest.approx(-(t_log.softmax(1) * s_log.log_softmax(1)).sum(1).mean().item(), rel=1e-5)
     assert row["enc_kl"] == pytest.approx(kl(s_feat, t_feat), rel=1e-4)
     assert abs(kl(s_feat, t_feat) - kl(s_log, t_log)) > 1e-2 * kl(s_log, t_log)  # the two KLs do differ
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"view": "sideways"}, "unknown landscape view 'sideways'; allowed: nonlocal, shared, random, lines"),
+    ({"coords": "polar"}, "unknown landscape coordinates 'polar'; allowed: interp, ortho"),
+    ({"bn": "student"}, "unknown BN buffer choice 'student'; allowed: teacher, recompute"),
+    ({"center": "peer"}, "unknown random-view center 'peer'; allowed: teacher, local, nonlocal"),
+    ({"resolution": 1002}, "resolution = 1002 is outside [2, 1001]"),
+    ({"margin": 10.5}, "margin = 10.5 is outside [0.0, 10.0]"),
+    ({"crop": 1000001.0}, "crop = 1000001.0 is outside [0.0, 1000000.0]"),
+    ({"span": 0.0}, "span = 0.0 is outside (0.0, 1000000.0]"),
+    ({"span": 1000001.0}, "span = 1000001.0 is outside (0.0, 1000000.0]"),
+    ({"local_alpha": 1.5}, "local_alpha = 1.5 is outside [0.0, 1.0]"),
+    ({"stack": ()}, "stack must hold at least one offset, e.g. (0.0,)"),
+    ({"view": "lines", "directions": 1, "crop": 0.0},
+     "view 'lines' with directions = 1, crop = 0.0, stack = (0.0,): view 'lines' needs directions >= 1, crop > 0 "
+     "and stack (0.0,); every other view directions = 0"),
+    ({"view": "lines", "directions": 1, "crop": 1.0, "stack": (0.0, 1.0)}, "stack = (0.0, 1.0): view 'lines'"),
+    ({"eval_size": 0}, "eval_size = 0 must be a positive integer"),
+    ({"chunk": True}, "chunk = True must be a positive integer"),
+    ({"probe_test": 2.0}, "probe_test = 2.0 must be a positive integer"),
+])
+def test_every_landscape_setting_is_checked_with_its_whole_message(kw, message):
+    with pytest.raises(ConfigError) as e:
+        cfg(**kw)
+    assert str(e.value) == message or (message.startswith("stack = (0.0, 1.0)") and message in str(e.value))
+
+
+def test_landscape_settings_at_their_edges_are_accepted():
+    edge = cfg(resolution=1001, margin=10.0, crop=1e6, span=1e6, local_alpha=1.0, eval_size=1, chunk=1,
+               stack=[0, 1])
+    assert edge.stack == (0.0, 1.0) and isinstance(edge.stack[1], float)
+    assert cfg(view="lines", directions=1, crop=0.5).directions == 1
+
+
+def test_plane_and_line_points_by_hand():
+    o, u, v, w = (torch.tensor(x, dtype=torch.float64) for x in ([1., 0, 0], [0., 1, 0], [0., 0, 1], [2., 2, 2]))
+    assert L.Plane(o, u, v, w, []).at(2.0, 3.0, 0.5).tolist() == [2.0, 3.0, 4.0]
+    lines = L.Lines(o, [u, w], 1.0, [])
+    assert lines.at(-2.0, 1.0).tolist() == [-3.0, -4.0, -4.0] and lines.at(3.0, 0.0).tolist() == [1.0, 3.0, 0.0]
+
+
+def test_basis_info_by_hand():
+    o = torch.tensor([0.0, 0.0, 5.0], dtype=torch.float64)
+    u, v, w = (torch.tensor(x, dtype=torch.float64) for x in ([3., 0, 0], [1., 1, 0], [0., 0, 2]))
+    assert L.basis_info(L.Plane(o, u, v, w, [])) == pytest.approx(
+        {"norm_u": 3.0, "norm_v": math.sqrt(2), "norm_w": 2.0, "cos_uv": 1 / math.sqrt(2), "norm_origin": 5.0},
+        rel=1e-12)
+    dirs = [torch.tensor(x, dtype=torch.float64) for x in ([2.0, 0.0, 0.0], [1.0, math.sqrt(3), 0.0],
+                                                           [0.0, 0.0, -2.0])]
+    assert L.basis_info(L.Lines(o, dirs, 2.0, [])) == pytest.approx(
+        {"norm_dirs": 2.0, "max_abs_cos": 0.5, "norm_origin": 5.0}, rel=1e-12)  # 60 degrees between the first two
+
+
+@pytest.mark.parametrize("kw, points, expected", [
+    # interpolation: pad by k whole steps, k = round(margin (R - 1) / (1 + 2 margin)), at most (R - 2) // 2
+    ({"resolution": 11, "margin": 0.25}, None, (-1 / 3, 4 / 3)),  # k = round(1.67) = 2; pad = 2 / (10 - 4)
+    ({"resolution": 5, "margin": 10.0}, None, (-0.5, 1.5)),       # k = 2, capped at 1; pad = 1 / (4 - 2)
+    ({"resolution": 9, "margin": 10.0}, None, (-1.5, 2.5)),       # k = 4, capped at 3; pad = 3 / (8 - 6)
+    ({"resolution": 11, "margin": 0.0}, None, (0.0, 1.0)),
+    # orthonormal: the points' box padded by margin x its longer side
+    ({"coords": "ortho", "margin": 0.25}, [("t", 0.0, 0.0), ("p1", 2.0, 0.0), ("p2", -1.0, 1.5)],
+     (-1.75, 2.75, -0.75, 2.25)),
+    # a crop: a square of half-width crop x |θ_1 - θ_T| around the origin, whatever the margin
+    ({"coords": "ortho", "crop": 0.5, "margin": 3.0}, [("t", 0.0, 0.0), ("p1", 3.0, 4.0), ("p2", -1.0, 1.5)],
+     (-2.5, 2.5, -2.5, 2.5)),
+    ({"coords": "interp", "crop": 0.5}, [("t", 0.0, 0.0), ("p1", 1.0, 0.0), ("p2", 0.0, 1.0)], (-0.5, 0.5)),
+    # the random view: one point, whose crop unit is one direction length
+    ({"view": "random", "span": 2.0, "crop": 0.25}, [("center", 0.0, 0.0)], (-0.25, 0.25)),
+    ({"view": "random", "span": 2.0}, [("center", 0.0, 0.0)], (-2.0, 2.0)),
+])
+def test_window_by_hand(kw, points, expected):
+    c = cfg(**kw)
+    got = L.window(c, points or [("t", 0.0, 0.0), ("p1", 1.0, 0.0), ("p2", 0.0, 1.0)])
+    assert got == pytest.approx(expected * 2 if len(expected) == 2 else expected, rel=1e-12, abs=1e-12)
+
+
+def test_endpoint_runs_of_each_view():
+    base = dataclasses.replace(DISTILL, alpha=0.5)
+
+    def alphas(**kw):
+        return {k: (c.alpha, dataclasses.replace(c, alpha=0.5) == base)
+                for k, c in L.endpoint_cfgs(cfg(distill=base, **kw)).items()}
+    assert alphas(view="shared", local_alpha=0.01) == {"local": (0.01, True), "nonlocal": (1.0, True)}
+    assert alphas(view="nonlocal") == {"nonlocal": (1.0, True)}
+    assert alphas(view="lines", directions=2, crop=1.0) == {"local": (1e-10, True)}
+    assert alphas(view="random") == {} and alphas(view="random", center="local") == {"local": (1e-10, True)}
+
+
+def test_endpoints_are_the_stores_distillation_runs_and_a_foreign_teacher_is_refused(tmp_path, monkeypatch):
+    st = Store(tmp_path / "results")
+    c = cfg(view="nonlocal")
+    teacher, vecs = L.endpoints(c, st, "cpu")
+    stored = st.get("distill", dataclasses.replace(DISTILL, alpha=1.0))  # the entry notebook 01 shares
+    net = copy.deepcopy(teacher)
+    net.load_state_dict(stored.load("student"))
+    assert torch.equal(vecs["nonlocal"], L.flat_params(net)) and sorted(vecs) == ["fresh", "nonlocal", "teacher"]
+    t, fresh, _ = make_nets(dataclasses.replace(DISTILL, alpha=1.0), 1)  # α = 1: the student is the fresh init
+    assert torch.equal(vecs["teacher"], L.flat_params(t)) and torch.equal(vecs["fresh"], L.flat_params(fresh))
+    real = L.make_nets
+    monkeypatch.setattr(L, "make_nets", lambda d, ch: real(dataclasses.replace(d, seed=d.seed + 1), ch))
+    with pytest.raises(RuntimeError) as e:
+        L.endpoints(c, st, "cpu")
+    assert str(e.value) == f"stored teacher of distill/{stored.hash} differs from make_nets' teacher"
+
+
+def direction(net, center, seed):
+    return L.filter_normalized_direction(net, center, seed)
+
+
+@pytest.mark.parametrize("view, coords", [("nonlocal", "interp"), ("shared", "interp"), ("shared", "ortho")])
+def test_planes_of_each_view_by_hand(view, coords, store):
+    c = cfg(view=view, coords=coords, local_alpha=0.01, dir_seed=5)
+    teacher, vecs = L.endpoints(c, store, "cpu")
+    pl = L.build_plane(c, teacher, vecs)
+    t = vecs["teacher"]
+    p1, p2 = (vecs["fresh"], vecs["nonlocal"]) if view == "nonlocal" else (vecs["local"], vecs["nonlocal"])
+    names = ["teacher", "fresh init" if view == "nonlocal" else "student α=0.01", "student α=1"]
+    assert [p[0] for p in pl.points] == names
+    e1, e2 = L.orthonormal_pair(p1 - t, p2 - t)
+    if coords == "interp":
+        assert [p[1:] for p in pl.points] == [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0)]
+        assert torch.equal(pl.u, p1 - t) and torch.equal(pl.v, p2 - t)
+    else:
+        assert torch.equal(pl.u, e1) and torch.equal(pl.v, e2)
+        assert pl.points[1][1:] == ((p1 - t).norm().item(), 0.0)
+    third = L.off_plane(direction(teacher, t, 5 + 2), e1, e2, (p1 - t).norm())  # the third direction: dir_seed + 2
+    assert torch.allclose(pl.w, third, rtol=0, atol=1e-12 * third.norm().item())
+
+
+def test_random_plane_and_lines_directions_come_from_their_documented_seeds(store):
+    c = cfg(view="random", center="teacher", dir_seed=4)
+    teacher, vecs = L.endpoints(c, store, "cpu")
+    t = vecs["teacher"]
+    pl = L.build_plane(c, teacher, vecs)
+    u, v, third = direction(teacher, t, 4), direction(teacher, t, 5), direction(teacher, t, 6)
+    assert torch.equal(pl.u, u) and torch.equal(pl.v, v) and pl.points == [("teacher", 0.0, 0.0)]
+    assert torch.allclose(pl.w, L.off_plane(third, *L.orthonormal_pair(u, v), third.norm()), rtol=0, atol=1e-9)
+    lc = cfg(view="lines", directions=2, crop=1.0, dir_seed=4)
+    teacher, vecs = L.endpoints(lc, store, "cpu")
+    lines = L.build_plane(lc, teacher, vecs)
+    length = (vecs["local"] - t).norm()
+    for k, d in enumerate(lines.dirs):  # seeds dir_seed + 3 on: none shared with the planes' three
+        raw = direction(teacher, t, 4 + 3 + k)
+        assert torch.allclose(d, raw / raw.norm() * length, rtol=0, atol=1e-12 * length.item())
+    assert lines.points == [("teacher", 0.0, 0.0)] and lines.length == length.item()
+
+
+def test_filter_normalized_direction_of_one_input_filters_and_a_wrong_center():
+    """Filters of one weight each: a Gaussian draw often has norm below 1, and must still be rescaled to the
+    center's filter norm (no floor other than against division by zero)."""
+    net = torch.nn.Sequential(torch.nn.Linear(1, 6), torch.nn.Linear(6, 1))
+    center = torch.arange(1.0, 20.0, dtype=torch.float64)  # 6 + 6 + 6 + 1 parameters
+    d = L.filter_normalized_direction(net, center, seed=0)
+    assert d[:6].abs().tolist() == pytest.approx(list(range(1, 7)), rel=1e-12)  # |d_i| = |center_i|, one each
+    assert d[6:12].tolist() == [0.0] * 6 and d.dtype == torch.float64  # biases get no component
+    with pytest.raises(ValueError) as e:
+        L.filter_normalized_direction(net, torch.zeros(25, dtype=torch.float64), seed=0)
+    assert str(e.value) == "center has 25 entries; the net has 19 parameters"
+
+
+def test_probe_metrics_use_the_configured_probe_settings_over_several_batches(monkeypatch):
+    """Probe features gathered over several image batches (loop and vmapped), probed with the run's l2 and
+    k-NN metric: the linear and k-NN accuracies equal the probes applied here by hand."""
+    from rtdlib.probe import knn_probe, linear_probe
+    monkeypatch.setattr(L, "EVAL_BATCH", 16)
+    probe = ProbeCfg(linear_steps=10, linear_l2=0.3, knn_k=3, knn_metric="cosine", low_label=None)
+    c = cfg(distill=dataclasses.replace(DISTILL, probe=probe), probe_train=100, probe_test=40, linear_steps=10)
+    teacher, fresh, _ = make_nets(dataclasses.replace(DISTILL, alpha=1.0), 1)
+    ev = L.Evaluator(c, teacher, "cpu")
+    theta = 0.5 * L.flat_params(teacher) + 0.5 * L.flat_params(fresh)
+    net = copy.deepcopy(teacher).eval()
+    torch.nn.utils.vector_to_parameters(theta.float(), net.parameters())
+    with torch.no_grad():
+        ftr, fte = net.features(ev.norm_probe(ev.x_ptr)), net.features(ev.norm_probe(ev.x_pte))
+    lin = linear_probe(ftr, ev.y_ptr, fte, ev.y_pte, 10, 10, 0.3)
+    knn = knn_probe(ftr, ev.y_ptr, fte, ev.y_pte, 10, 3, "cosine")
+    assert lin != linear_probe(ftr, ev.y_ptr, fte, ev.y_pte, 10, 10) or knn != knn_probe(ftr, ev.y_ptr, fte,
+                                                                                       ev.y_pte, 10, 3)
+    for rows in (ev.loop([theta]), ev.batched([theta])):
+        assert abs(rows[0]["linear"] - lin) <= 1 / 40 and abs(rows[0]["knn"] - knn) <= 1 / 40
+    assert ev.loop([theta])[0]["knn"] == knn
+
+
+def test_the_engine_stores_endpoints_beside_its_run_and_grids_in_float64(tmp_path, default_store, monkeypatch):
+    """Called by the store, the endpoints go into the run's own store; called alone, into the default store.
+    Grid values are the evaluator's float64 numbers; a fake clock gives the recorded time exactly."""
+    clock = iter(range(1000))
+    monkeypatch.setattr(L.time, "perf_counter", lambda: 0.5 * next(clock))  # each chunk: 0.5 s
+    c = cfg(view="nonlocal", resolution=3, chunk=4, stack=(0.0, 0.25), probes=False)
+    own = Store(tmp_path / "own")
+    res = own.get_or_run("landscape", c, L.landscape).metrics
+    assert own.get("distill", dataclasses.replace(DISTILL, alpha=1.0)) is not None
+    assert not any(default_store.iterdir())
+    assert sorted(res) == ["a", "b", "basis", "bn", "eval_seconds", "grids", "points", "points_evaluated",
+                           "seconds_per_point", "stack"]
+    assert res["stack"] == [0.0, 0.25] and res["points_evaluated"] == 18
+    assert res["eval_seconds"] == 0.5 * 5 and res["seconds_per_point"] == 2.5 / 18  # 18 points in 5 chunks
+    teacher, vecs = L.endpoints(c, own, "cpu")
+    pl = L.build_plane(c, teacher, vecs)
+    assert res["basis"] == L.basis_info(pl)
+    ev = L.Evaluator(c, teacher, "cpu")
+    for s, i, j in ((0, 0, 0), (1, 2, 1), (0, 1, 2)):  # other rows and the stacked plane: each grid node's point
+        (row,) = ev.loop([pl.at(res["a"][j], res["b"][i], res["stack"][s]).float().double()])
+        assert {m: res["grids"][m][s][i][j] for m in ("loss", "kl", "enc_kl", "norm")} == \
+            {m: row[m] for m in ("loss", "kl", "enc_kl", "norm")}, (s, i, j)
+    alone = L.landscape(c)  # no run, no store: the default store
+    assert alone["grids"]["kl"] == res["grids"]["kl"]
+    assert (default_store / "distill").is_dir()
+
+
+def test_batched_setting_runs_the_vmapped_evaluator(store, monkeypatch):
+    used = []
+    for name in ("loop", "batched"):
+        real = getattr(L.Evaluator, name)
+        monkeypatch.setattr(L.Evaluator, name, lambda self, th, real=real, name=name: used.append(name) or real(self, th))
+    L.landscape(cfg(batched=True, probes=False, resolution=2), store=store)
+    L.landscape(cfg(batched=False, probes=False, resolution=2), store=store)
+    assert used == ["batched", "batched", "loop", "loop"]  # 4 points in chunks of 2
