@@ -25,6 +25,16 @@ def fresh_probe_memo():
     distill.CONSTANT_PROBES.clear()
 
 
+@pytest.fixture(autouse=True)
+def fresh_datasets_under_mutmut():
+    """Under mutmut (MUTANT_UNDER_TEST set) every test loads its datasets itself: mutmut runs a mutant against the
+    tests that called its function in its first pass, and a dataset an earlier test left in the process's cache
+    would hide the loaders from every later test."""
+    if "MUTANT_UNDER_TEST" in os.environ:
+        from rtdlib import data
+        data._load.cache_clear()
+
+
 def stripes(path, n_train=256, n_test=128, seed=0):
     """A task tiny nets learn in seconds, written as a .npz dataset: 8x8 images of 4 textures (horizontal
     stripes, vertical stripes, checkerboard, flat grey) under uniform noise; shifts and mirror images (the

@@ -41,6 +41,35 @@ def test_fashion_mnist_from_torchvision_layout(tmp_path):
     ds = data.load(DataCfg("fashion-mnist", train_size=30), root=tmp_path)
     assert ds.x_train.shape == (30, 1, 28, 28) and ds.x_train.dtype == torch.uint8
     assert ds.x_test.shape == (20, 1, 28, 28) and ds.y_test.dtype == torch.int64
+    assert ds.name == "fashion-mnist" and ds.num_classes == 10 and ds.stats == data.STATS["fashion-mnist"]
+
+
+def test_fashion_mnist_in_a_plain_folder_and_the_message_naming_every_place_looked(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "nowhere")
+    with pytest.raises(data.DatasetMissing) as e:
+        data.require("fashion-mnist", tmp_path)
+    assert str(e.value) == (f"Fashion-MNIST not found (looked in {tmp_path}/FashionMNIST/raw, {tmp_path}/fashion-mnist, "
+                            f"{tmp_path}/nowhere, {tmp_path}/debian{tmp_path}/nowhere); fetch it with `make data` or "
+                            f"`python -m rtdlib data fetch fashion-mnist`")
+    fake_fashion(tmp_path / "plain")
+    (tmp_path / "plain" / "FashionMNIST" / "raw").rename(tmp_path / "fashion-mnist")  # the four files, unpacked here
+    assert data.load(DataCfg("fashion-mnist"), root=tmp_path).x_train.shape == (40, 1, 28, 28)
+
+
+def test_normalize_three_channels_by_hand():
+    x = torch.tensor([0, 51, 255], dtype=torch.uint8).view(1, 3, 1, 1).expand(2, 3, 2, 2)
+    ds = data.Dataset("cifar10", x, torch.zeros(2, dtype=torch.int64), x, torch.zeros(2, dtype=torch.int64), 10)
+    mean, std = data.STATS["cifar10"]
+    z = ds.normalize(x)
+    assert z.shape == (2, 3, 2, 2) and z.dtype == torch.float32
+    expected = [(0 - mean[0]) / std[0], (0.2 - mean[1]) / std[1], (1 - mean[2]) / std[2]]
+    assert z[1, :, 1, 0].tolist() == pytest.approx(expected, rel=1e-6)
+
+
+def test_data_directory_defaults_to_the_projects_data_folder(monkeypatch):
+    from rtdlib.paths import project_root
+    monkeypatch.delenv("RTD_DATA", raising=False)
+    assert data.data_dir() == (project_root() / "data").resolve()
 
 
 def test_missing_dataset_names_where_and_how(tmp_path, monkeypatch):
@@ -99,18 +128,27 @@ def test_other_torchvision_datasets_by_name_with_measured_statistics(tmp_path):
         data.require("kmnist", tmp_path)
 
 
-def test_fetch_without_apt_get_says_what_to_do(tmp_path, monkeypatch):
+@pytest.mark.parametrize("tools", [[], ["apt-get"], ["dpkg-deb"]])
+def test_fetch_without_apt_get_says_what_to_do(tmp_path, monkeypatch, tools):
     import torchvision.datasets as tvd
 
     def offline(*a, **kw):
         raise RuntimeError("no internet")
     monkeypatch.setattr(tvd, "FashionMNIST", offline)
     monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "nowhere")
-    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no apt-get, no dpkg-deb
+    (tmp_path / "bin").mkdir()
+    for tool in tools:  # one of the two is not enough
+        (tmp_path / "bin" / tool).write_text("#!/bin/sh\nexit 1\n")
+        (tmp_path / "bin" / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     monkeypatch.setattr(data, "_fetch_debian_fashion", lambda root: pytest.fail("tried apt-get without apt-get"))
-    with pytest.raises(data.DatasetMissing, match=r"no apt-get here .*train-images-idx3-ubyte.gz.* into "
-                                                   r".*FashionMNIST/raw"):
+    with pytest.raises(data.DatasetMissing) as e:
         data.fetch("fashion-mnist", tmp_path / "data", log=lambda *_: None)
+    assert str(e.value) == (
+        "could not download Fashion-MNIST (RuntimeError: no internet) and there is no apt-get here for Debian's "
+        "package; check the internet connection, or put the four files train-images-idx3-ubyte.gz, "
+        "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz (from "
+        f"github.com/zalandoresearch/fashion-mnist) into {tmp_path / 'data' / 'FashionMNIST' / 'raw'}")
 
 
 def test_device_choice_and_rtd_device(monkeypatch):
@@ -189,6 +227,7 @@ def test_stl10_is_read_column_major_with_labels_from_zero(tmp_path, trusted):
         assert torch.equal(getattr(ds, f"x_{split}"), torch.from_numpy(stored.transpose(0, 1, 3, 2).copy()))
         labels = np.fromfile(folder / f"{split}_y.bin", dtype=np.uint8)
         assert getattr(ds, f"y_{split}").tolist() == (labels.astype(int) - 1).tolist()  # 1..10 on disk
+        assert getattr(ds, f"y_{split}").dtype == torch.int64  # stored as bytes
         largest = max(largest, int(labels.max()))
     assert ds.num_classes == largest and ds.stats == data.STATS["stl10"]  # classes counted from the labels
 
@@ -233,10 +272,13 @@ def test_tiny_imagenet_classes_follow_the_sorted_wnids_and_val_is_the_test_split
     where = tmp_path / "tiny-imagenet-200"
     wnids = ["n00000000", "n00000001", "n00000002"]
     (where / "wnids.txt").write_text("n00000002\nn00000000\nn00000001\n")  # class ids follow the sorted names
+    grey = where / "train" / "n00000001" / "images" / "n00000001_0.JPEG"  # the real set holds some grey images
+    Image.fromarray(np.arange(64 * 64, dtype=np.uint8).reshape(64, 64)).save(grey, "JPEG")
 
     def decoded(path):
         return torch.from_numpy(np.asarray(Image.open(path).convert("RGB")).transpose(2, 0, 1).copy())
     ds = data.load(DataCfg("tiny-imagenet"), root=tmp_path)
+    assert torch.equal(ds.x_train[2, 0], ds.x_train[2, 2])  # the grey image as three equal channels
     train = [where / "train" / w / "images" / f"{w}_{i}.JPEG" for w in wnids for i in range(2)]
     assert torch.equal(ds.x_train, torch.stack([decoded(p) for p in train]))
     assert ds.y_train.tolist() == [0, 0, 1, 1, 2, 2]
@@ -378,7 +420,8 @@ def test_fetch_falls_back_to_debians_package_running_apt_get_update_only_when_ne
 def test_fetch_says_what_it_did(tmp_path, monkeypatch, offline):
     import torchvision.datasets as tvd
     logged = []
-    assert data.fetch("digits", tmp_path / "d", log=logged.append) == tmp_path / "d" and (tmp_path / "d").is_dir()
+    assert data.fetch("digits", tmp_path / "d" / "e", log=logged.append) == tmp_path / "d" / "e"
+    assert (tmp_path / "d" / "e").is_dir()
     fake_fashion(tmp_path / "f")
     assert data.fetch("fashion-mnist", tmp_path / "f", log=logged.append) == tmp_path / "f"  # no download tried
     made = []
@@ -391,6 +434,10 @@ def test_fetch_says_what_it_did(tmp_path, monkeypatch, offline):
     with pytest.raises(data.DatasetMissing) as e:
         data.fetch("cifar10", tmp_path / "c", log=logged.append)
     assert str(e.value) == f"could not download cifar10 into {tmp_path / 'c'}: no internet"
+    monkeypatch.setattr(tvd, "FashionMNIST", lambda root, download, **kw: made.append((root, download, kw)))
+    made.clear()
+    assert data.fetch("fashion-mnist", tmp_path / "g", log=logged.append) == tmp_path / "g"
+    assert made == [(str(tmp_path / "g"), True, {"train": True}), (str(tmp_path / "g"), True, {"train": False})]
     with pytest.raises(ConfigError, match=r"^unknown dataset 'cifar'; allowed: digits, fashion-mnist, cifar10, "):
         data.fetch("cifar", tmp_path)
     monkeypatch.setenv("RTD_DATA", str(tmp_path / "default"))

@@ -101,6 +101,13 @@ def test_store_keys_follow_the_content(tmp_path):
     assert key(a) not in (config_hash("distill", cfg), key(b))
     with pytest.raises(DatasetError, match="changed since its config was made"):
         data.load(cfg.data)
+    fresh = DataCfg(a)
+    assert data.load(fresh).name == str(a)  # a dataset by path is named by its path
+    a.unlink()
+    data._load.cache_clear()
+    with pytest.raises(data.DatasetMissing) as e:
+        data.load(fresh)
+    assert str(e.value) == f"dataset {a} is gone (content hash {fresh.fingerprint} in the config)"
 
 
 def test_built_in_keys_are_unchanged():
@@ -193,8 +200,10 @@ def test_names_and_paths_resolve(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match=r"unknown dataset 'nope'; allowed: digits, .* or a .npz file"):
         DataCfg("nope")
     (tmp_path / "notes.txt").write_text("x")
-    with pytest.raises(ConfigError, match="neither a .npz file nor an ImageFolder directory"):
+    with pytest.raises(ConfigError) as e:
         DataCfg("notes.txt")
+    assert str(e.value) == (f"dataset 'notes.txt' is neither a .npz file nor an ImageFolder directory "
+                            f"({tmp_path / 'notes.txt'})")
 
 
 # ---------------------------------------------------------------- custom encoders
