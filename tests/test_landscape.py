@@ -406,10 +406,10 @@ def test_basis_info_by_hand():
     assert L.basis_info(L.Plane(o, u, v, w, [])) == pytest.approx(
         {"norm_u": 3.0, "norm_v": math.sqrt(2), "norm_w": 2.0, "cos_uv": 1 / math.sqrt(2), "norm_origin": 5.0},
         rel=1e-12)
-    dirs = [torch.tensor(x, dtype=torch.float64) for x in ([2.0, 0.0, 0.0], [1.0, math.sqrt(3), 0.0],
-                                                           [0.0, 0.0, -2.0])]
-    assert L.basis_info(L.Lines(o, dirs, 2.0, [])) == pytest.approx(
-        {"norm_dirs": 2.0, "max_abs_cos": 0.5, "norm_origin": 5.0}, rel=1e-12)  # 60 degrees between the first two
+    dirs = [torch.tensor(x, dtype=torch.float64) for x in ([3.0, 0.0, 0.0], [1.5, 1.5 * math.sqrt(3), 0.0],
+                                                           [0.0, 0.0, -3.0])]
+    assert L.basis_info(L.Lines(o, dirs, 3.0, [])) == pytest.approx(
+        {"norm_dirs": 3.0, "max_abs_cos": 0.5, "norm_origin": 5.0}, rel=1e-12)  # 60 degrees between the first two
 
 
 @pytest.mark.parametrize("kw, points, expected", [
@@ -418,6 +418,7 @@ def test_basis_info_by_hand():
     ({"resolution": 5, "margin": 10.0}, None, (-0.5, 1.5)),       # k = 2, capped at 1; pad = 1 / (4 - 2)
     ({"resolution": 9, "margin": 10.0}, None, (-1.5, 2.5)),       # k = 4, capped at 3; pad = 3 / (8 - 6)
     ({"resolution": 11, "margin": 0.0}, None, (0.0, 1.0)),
+    ({"resolution": 7, "margin": 0.5}, None, (-1.0, 2.0)),        # k = round(1.5) = 2; pad = 2 / (6 - 4)
     # orthonormal: the points' box padded by margin x its longer side
     ({"coords": "ortho", "margin": 0.25}, [("t", 0.0, 0.0), ("p1", 2.0, 0.0), ("p2", -1.0, 1.5)],
      (-1.75, 2.75, -0.75, 2.25)),
@@ -425,6 +426,7 @@ def test_basis_info_by_hand():
     ({"coords": "ortho", "crop": 0.5, "margin": 3.0}, [("t", 0.0, 0.0), ("p1", 3.0, 4.0), ("p2", -1.0, 1.5)],
      (-2.5, 2.5, -2.5, 2.5)),
     ({"coords": "interp", "crop": 0.5}, [("t", 0.0, 0.0), ("p1", 1.0, 0.0), ("p2", 0.0, 1.0)], (-0.5, 0.5)),
+    ({"coords": "ortho", "crop": 0.5}, [("t", 0.0, 0.0), ("p1", 3.0, 4.0)], (-2.5, 2.5)),  # θ_1 alone will do
     # the random view: one point, whose crop unit is one direction length
     ({"view": "random", "span": 2.0, "crop": 0.25}, [("center", 0.0, 0.0)], (-0.25, 0.25)),
     ({"view": "random", "span": 2.0}, [("center", 0.0, 0.0)], (-2.0, 2.0)),
@@ -546,8 +548,8 @@ def test_the_engine_stores_endpoints_beside_its_run_and_grids_in_float64(tmp_pat
     """Called by the store, the endpoints go into the run's own store; called alone, into the default store.
     Grid values are the evaluator's float64 numbers; a fake clock gives the recorded time exactly."""
     clock = iter(range(1000))
-    monkeypatch.setattr(L.time, "perf_counter", lambda: 0.5 * next(clock))  # each chunk: 0.5 s
-    c = cfg(view="nonlocal", resolution=3, chunk=4, stack=(0.0, 0.25), probes=False)
+    monkeypatch.setattr(L.time, "perf_counter", lambda: 0.12345 * next(clock))  # each chunk: 0.12345 s
+    c = cfg(view="nonlocal", coords="ortho", resolution=3, chunk=4, stack=(0.0, 0.25), probes=False)
     own = Store(tmp_path / "own")
     res = own.get_or_run("landscape", c, L.landscape).metrics
     assert own.get("distill", dataclasses.replace(DISTILL, alpha=1.0)) is not None
@@ -555,10 +557,15 @@ def test_the_engine_stores_endpoints_beside_its_run_and_grids_in_float64(tmp_pat
     assert sorted(res) == ["a", "b", "basis", "bn", "eval_seconds", "grids", "points", "points_evaluated",
                            "seconds_per_point", "stack"]
     assert res["stack"] == [0.0, 0.25] and res["points_evaluated"] == 18
-    assert res["eval_seconds"] == 0.5 * 5 and res["seconds_per_point"] == 2.5 / 18  # 18 points in 5 chunks
+    assert res["eval_seconds"] == 0.617  # 18 points in 5 chunks, 5 x 0.12345 s rounded to milliseconds
+    assert res["seconds_per_point"] == pytest.approx(5 * 0.12345 / 18, rel=1e-12)
     teacher, vecs = L.endpoints(c, own, "cpu")
     pl = L.build_plane(c, teacher, vecs)
     assert res["basis"] == L.basis_info(pl)
+    a0, a1, b0, b1 = L.window(c, pl.points)  # the axes in float64: the orthonormal window's ends are any number
+    assert res["a"] == torch.linspace(a0, a1, 3, dtype=torch.float64).tolist()
+    assert res["b"] == torch.linspace(b0, b1, 3, dtype=torch.float64).tolist() != \
+        torch.linspace(b0, b1, 3).double().tolist()
     ev = L.Evaluator(c, teacher, "cpu")
     for s, i, j in ((0, 0, 0), (1, 2, 1), (0, 1, 2)):  # other rows and the stacked plane: each grid node's point
         (row,) = ev.loop([pl.at(res["a"][j], res["b"][i], res["stack"][s]).float().double()])
