@@ -276,3 +276,50 @@ def test_keeping_the_last_partial_batch_adds_a_step(monkeypatch):
     monkeypatch.setattr(D, "distill_loss", lambda s, t, *a: seen.append(len(s)) or original(s, t, *a))
     assert D.distill(replace(cfg, drop_last=False), device="cpu")["steps_per_epoch"] == 4
     assert seen[-4:] == [64, 64, 64, 8]  # the training steps of the epoch, the partial batch last
+
+
+def test_optimizer_settings_and_the_authors_bias_group_by_hand():
+    student = D.make_nets(tiny_cfg(), 1)[1]
+    named = dict(student.named_parameters())
+    one = D.optimizer(student, tiny_cfg(lr=3e-3, weight_decay=0.05))
+    (group,) = one.param_groups
+    assert [id(p) for p in group["params"]] == [id(p) for p in student.parameters()]
+    assert (group["lr"], group["weight_decay"]) == (3e-3, 0.05)
+    two = D.optimizer(student, tiny_cfg(lr=3e-3, weight_decay=0.05, bias_weight_decay=0.0))
+    decayed, biases = two.param_groups
+    one_d = {n for n, p in named.items() if n.endswith("bias") or p.dim() == 1}
+    assert {n for n, p in named.items() if any(p is q for q in biases["params"])} == one_d
+    assert {n for n, p in named.items() if any(p is q for q in decayed["params"])} == set(named) - one_d
+    assert any(n.endswith("weight") and named[n].dim() == 1 for n in one_d)  # BN scales count as 1-d
+    assert (decayed["weight_decay"], biases["weight_decay"], decayed["lr"], biases["lr"]) == (0.05, 0.0, 3e-3, 3e-3)
+
+
+def test_probe_steps_beyond_the_run_are_refused_with_the_runs_length():
+    cfg = tiny_cfg(epochs=2, probe_steps=(3, 9, 12))  # 256 images in batches of 64: 4 steps per epoch, 8 in all
+    with pytest.raises(D.ConfigError) as e:
+        D.distill(cfg, device="cpu")
+    assert str(e.value) == ("probe_steps [9, 12] lie beyond the run's 8 steps (2 epochs x 4 steps per epoch); "
+                            "allowed: 1..8")
+    out = D.distill(tiny_cfg(epochs=2, probe_epochs=(), probe_steps=(8,), probe_nets=("student",)), device="cpu")
+    assert {(p["epoch"], p["step"]) for p in out["probes"]} == {(2, 8)}  # the last step: the end of epoch 2
+
+
+def test_probe_dataset_takes_the_training_side_only_where_the_channels_agree():
+    from rtdlib import data
+    from rtdlib.config import DataCfg
+    cfg = DataCfg("digits", train_size=40, test_size=20)
+    plain = data.load(cfg)
+    assert D.probe_dataset(cfg, "cpu") is plain and D.probe_dataset(cfg, "cpu", (1, 8, 8)) is plain
+    big = D.probe_dataset(cfg, "cpu", (1, 16, 16))
+    assert torch.equal(big.x_train, data.resize(plain.x_train, 16)) and torch.equal(big.x_test,
+                                                                                    data.resize(plain.x_test, 16))
+    assert torch.equal(big.y_train, plain.y_train)
+    assert D.probe_dataset(cfg, "cpu", (3, 16, 16)) is plain  # other channels: not an image of the same kind
+
+
+def test_a_dataset_by_path_reports_the_statistics_it_was_normalized_with(stripes_data):
+    from rtdlib import data, owndata
+    out = D.distill(tiny_cfg(data=stripes_data, epochs=1, probe_epochs=(), probe_nets=("student",)), device="cpu")
+    mean, std = owndata.channel_stats(data.load(stripes_data).x_train.numpy())
+    assert out["normalization"] == {"mean": list(mean), "std": list(std)} and std[0] > 0
+    assert "normalization" not in D.distill(tiny_cfg(epochs=1, probe_epochs=()), device="cpu")  # a built-in one
