@@ -323,7 +323,7 @@ def test_digits_split_and_pixels():
     loaded = sorted(zip(map(tuple, torch.cat([ds.x_train, ds.x_test]).flatten(1).tolist()),
                         torch.cat([ds.y_train, ds.y_test]).tolist()))
     assert loaded == pairs  # every image with its own label, once
-    assert ds.x_train.max() == 255 and ds.x_train.dtype == torch.uint8
+    assert ds.x_train.max() == 255 and ds.x_train.dtype == torch.uint8 and ds.y_train.dtype == torch.int64
     assert ds.stats == ((0.3070,), (0.3766,))  # the fixed table, not measured at each load
 
 
