@@ -129,13 +129,7 @@ def test_other_torchvision_datasets_by_name_with_measured_statistics(tmp_path):
 
 
 @pytest.mark.parametrize("tools", [[], ["apt-get"], ["dpkg-deb"]])
-def test_fetch_without_apt_get_says_what_to_do(tmp_path, monkeypatch, tools):
-    import torchvision.datasets as tvd
-
-    def offline(*a, **kw):
-        raise RuntimeError("no internet")
-    monkeypatch.setattr(tvd, "FashionMNIST", offline)
-    monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "nowhere")
+def test_fetch_without_apt_get_says_what_to_do(tmp_path, monkeypatch, offline, tools):
     (tmp_path / "bin").mkdir()
     for tool in tools:  # one of the two is not enough
         (tmp_path / "bin" / tool).write_text("#!/bin/sh\nexit 1\n")
@@ -384,6 +378,7 @@ mkdir -p "$3" && tar -xf "$2" -C "$3" """}
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
+    """No internet for torchvision's Fashion-MNIST and CIFAR-10, and no Debian package installed."""
     import torchvision.datasets as tvd
 
     def no_internet(*a, **kw):

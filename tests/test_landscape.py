@@ -218,20 +218,6 @@ def test_finer_grid_is_a_new_entry_that_agrees_on_shared_points(store):
         assert torch.allclose(torch.tensor(f["grids"][m])[:, ::2, ::2], torch.tensor(c["grids"][m]), rtol=1e-5), m
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"view": "sideways"}, "unknown landscape view 'sideways'"),
-    ({"bn": "student"}, "unknown BN buffer choice 'student'"),
-    ({"resolution": 1}, "resolution = 1 is outside"),
-    ({"crop": -1.0}, "crop = -1.0 is outside"),
-    ({"stack": ()}, "stack must hold at least one offset"),
-    ({"view": "lines"}, "view 'lines' with directions = 0"),
-    ({"directions": 2}, "view 'shared' with directions = 2"),
-])
-def test_bad_landscape_settings_fail_with_one_line(kw, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
-        cfg(**kw)
-
-
 @pytest.mark.parametrize("angle", [0.0, 30.0, 90.0, 135.0, 180.0])
 @pytest.mark.parametrize("offset", [-1.0, -0.5, 0.0, 0.5, 1.0])
 def test_line_slices_stay_inside_awkward_windows(angle, offset):
@@ -360,22 +346,29 @@ def test_grid_point_metrics_by_hand(batched):
     assert abs(kl(s_feat, t_feat) - kl(s_log, t_log)) > 1e-2 * kl(s_log, t_log)  # the two KLs do differ
 
 
+LINES = "view 'lines' needs directions >= 1, crop > 0 and stack (0.0,); every other view directions = 0"
+
+
 @pytest.mark.parametrize("kw, message", [
     ({"view": "sideways"}, "unknown landscape view 'sideways'; allowed: nonlocal, shared, random, lines"),
     ({"coords": "polar"}, "unknown landscape coordinates 'polar'; allowed: interp, ortho"),
     ({"bn": "student"}, "unknown BN buffer choice 'student'; allowed: teacher, recompute"),
     ({"center": "peer"}, "unknown random-view center 'peer'; allowed: teacher, local, nonlocal"),
+    ({"resolution": 1}, "resolution = 1 is outside [2, 1001]"),
     ({"resolution": 1002}, "resolution = 1002 is outside [2, 1001]"),
     ({"margin": 10.5}, "margin = 10.5 is outside [0.0, 10.0]"),
+    ({"crop": -1.0}, "crop = -1.0 is outside [0.0, 1000000.0]"),
     ({"crop": 1000001.0}, "crop = 1000001.0 is outside [0.0, 1000000.0]"),
     ({"span": 0.0}, "span = 0.0 is outside (0.0, 1000000.0]"),
     ({"span": 1000001.0}, "span = 1000001.0 is outside (0.0, 1000000.0]"),
     ({"local_alpha": 1.5}, "local_alpha = 1.5 is outside [0.0, 1.0]"),
     ({"stack": ()}, "stack must hold at least one offset, e.g. (0.0,)"),
-    ({"view": "lines", "directions": 1, "crop": 0.0},
-     "view 'lines' with directions = 1, crop = 0.0, stack = (0.0,): view 'lines' needs directions >= 1, crop > 0 "
-     "and stack (0.0,); every other view directions = 0"),
-    ({"view": "lines", "directions": 1, "crop": 1.0, "stack": (0.0, 1.0)}, "stack = (0.0, 1.0): view 'lines'"),
+    ({"view": "lines"}, "view 'lines' with directions = 0, crop = 0.0, stack = (0.0,): " + LINES),
+    ({"directions": 2}, "view 'shared' with directions = 2, crop = 0.0, stack = (0.0,): " + LINES),
+    ({"view": "lines", "directions": 1, "crop": 0.0}, "view 'lines' with directions = 1, crop = 0.0, stack = (0.0,): "
+     + LINES),
+    ({"view": "lines", "directions": 1, "crop": 1.0, "stack": (0.0, 1.0)},
+     "view 'lines' with directions = 1, crop = 1.0, stack = (0.0, 1.0): " + LINES),
     ({"eval_size": 0}, "eval_size = 0 must be a positive integer"),
     ({"chunk": True}, "chunk = True must be a positive integer"),
     ({"probe_test": 2.0}, "probe_test = 2.0 must be a positive integer"),
@@ -383,7 +376,7 @@ def test_grid_point_metrics_by_hand(batched):
 def test_every_landscape_setting_is_checked_with_its_whole_message(kw, message):
     with pytest.raises(ConfigError) as e:
         cfg(**kw)
-    assert str(e.value) == message or (message.startswith("stack = (0.0, 1.0)") and message in str(e.value))
+    assert str(e.value) == message
 
 
 def test_landscape_settings_at_their_edges_are_accepted():
