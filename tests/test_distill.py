@@ -323,3 +323,144 @@ def test_a_dataset_by_path_reports_the_statistics_it_was_normalized_with(stripes
     mean, std = owndata.channel_stats(data.load(stripes_data).x_train.numpy())
     assert out["normalization"] == {"mean": list(mean), "std": list(std)} and std[0] > 0
     assert "normalization" not in D.distill(tiny_cfg(epochs=1, probe_epochs=()), device="cpu")  # a built-in one
+
+
+def test_nets_come_from_their_documented_seeds_and_the_teacher_is_frozen():
+    """Teacher from seed 2s, the independent init from 2s + 1: seed s's init is never seed s + 1's teacher."""
+    from rtdlib import models
+    cfg = tiny_cfg(seed=1, alpha=1.0)  # α = 1: the student is the independent init itself
+    teacher, student, _ = D.make_nets(cfg, 1)
+    for net, seed in ((teacher, 2), (student, 3)):
+        built = models.build(cfg.model, 1, seed=seed)
+        assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), built.state_dict().values())), seed
+    assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
+    given = models.build(cfg.model, 1, seed=7).state_dict()  # e.g. a distilled student as the next teacher
+    loaded = D.make_nets(cfg, 1, teacher_state=given)[0]
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in given.items())
+
+
+def test_distilling_from_a_given_teacher_state(tmp_path):
+    from rtdlib import models
+    cfg = tiny_cfg(epochs=1, probe_epochs=())
+    given = models.build(cfg.model, 1, seed=7).state_dict()
+    r = Store(tmp_path).get_or_run("distill", cfg, lambda c, run: D.distill(c, run, device="cpu", teacher_state=given))
+    assert all(torch.equal(r.load("teacher")[k], v) for k, v in given.items())
+
+
+def test_a_noise_run_is_probed_on_the_clean_data():
+    from rtdlib.config import DataCfg
+    noisy = tiny_cfg(data=DataCfg("digits", train_size=256, noise=True))
+    assert D.probe_data(noisy) == DataCfg("digits", train_size=256, noise=False)
+    other = DataCfg("digits", train_size=100)
+    assert D.probe_data(replace(noisy, probe_data=other)) is other
+
+
+def test_history_rows_are_the_means_of_their_batches_by_hand(monkeypatch):
+    """Epoch 0: the objective over the first EPOCH0_BATCHES batches of epoch 1's order; every epoch after: the
+    mean of its steps' losses, here 100 images in batches of 32 (3 steps, the partial batch dropped) and, kept,
+    4 steps; each row's keys."""
+    from rtdlib import data
+    from rtdlib.config import DataCfg
+    for drop_last, steps in ((True, 3), (False, 4)):
+        seen = []
+        real = D.distill_loss
+        monkeypatch.setattr(D, "distill_loss", lambda s, t, *a: seen.append(real(s, t, *a)) or seen[-1])
+        cfg = tiny_cfg(data=DataCfg("digits", train_size=100, test_size=50), batch_size=32, epochs=2,
+                       probe_epochs=(), drop_last=drop_last)
+        out = D.distill(cfg, device="cpu")
+        monkeypatch.setattr(D, "distill_loss", real)
+        assert out["steps_per_epoch"] == steps and len(seen) == steps + 2 * steps  # epoch 0 sees every batch
+        h = out["history"]
+        assert [sorted(r) for r in h] == [["dist_init", "dist_teacher", "epoch", "kl", "loss", "teacher_entropy"]] * 3
+        for epoch, batch_values in ((0, seen[:steps]), (1, seen[steps:2 * steps]), (2, seen[2 * steps:])):
+            for k, key in enumerate(("loss", "kl", "teacher_entropy")):
+                mean = sum(v[k].item() for v in batch_values) / steps
+                assert h[epoch][key] == pytest.approx(mean, rel=1e-6), (drop_last, epoch, key)
+        ds = data.load(cfg.data)  # epoch 0 by hand, on fresh nets and epoch 1's batches
+        teacher, student, _ = D.make_nets(cfg, 1)
+        with torch.no_grad():
+            by_hand = [D.distill_loss(student.train()(ds.normalize(ds.x_train[i])), teacher(ds.normalize(ds.x_train[i])))
+                       for i in data.batch_indices(100, 32, cfg.seed, 1, drop_last=drop_last)]
+        assert h[0]["loss"] == pytest.approx(sum(v[0].item() for v in by_hand) / steps, rel=1e-6)
+
+
+def test_measuring_epoch_0_leaves_training_unchanged(monkeypatch):
+    """Epoch 0 is measured on a deep copy in train mode: the student's BN statistics are not touched by it."""
+    cfg = tiny_cfg(epochs=1, probe_epochs=(), probe_nets=("student",))
+    few = D.distill(cfg, device="cpu")
+    monkeypatch.setattr(D, "EPOCH0_BATCHES", 1)
+    one = D.distill(cfg, device="cpu")
+    assert few["history"][1] == one["history"][1] and few["history"][0] != one["history"][0]
+
+
+def test_probes_inside_an_epoch_read_the_student_after_exactly_their_steps(monkeypatch):
+    """Probe steps 2 (inside epoch 1) and 4 (its last step, probed once as the epoch's end), with a BN net whose
+    recalibrated student is probed only at the end of the run."""
+    calls, at_probe = [], []
+    real_loss, real_rows = D.distill_loss, D.probe_rows
+    monkeypatch.setattr(D, "distill_loss", lambda *a: calls.append(1) or real_loss(*a))
+    monkeypatch.setattr(D, "probe_rows", lambda *a: at_probe.append((a[5], len(calls))) or real_rows(*a))
+    cfg = tiny_cfg(epochs=2, probe_epochs=(1,), probe_steps=(2, 4), probe_nets=("student", "student_bnrecal"))
+    out = D.distill(cfg, device="cpu")
+    epoch0 = min(D.EPOCH0_BATCHES, 4)
+    assert at_probe == [(2, epoch0 + 2), (4, epoch0 + 4)]  # after exactly 2 and 4 training steps
+    rows = [(r["step"], r["net"]) for r in out["probes"] if r["probe"] == "linear"]
+    assert rows == [(2, "student"), (4, "student")]  # no second probe at step 4, no recalibrated copy before the end
+    end = D.distill(replace(cfg, probe_epochs=(2,), probe_steps=()), device="cpu")
+    assert [r["net"] for r in end["probes"] if r["probe"] == "linear"] == ["student", "student_bnrecal"]
+
+
+def test_probe_rows_by_hand_for_recalibrated_nets_and_any_order_of_names():
+    """teacher_bnrecal is the teacher with BN statistics re-estimated on the probe set, probed; without BN the
+    recalibrated names are skipped whatever their place in the list."""
+    from rtdlib.probe import recalibrate_bn
+    cfg = tiny_cfg(epochs=1, probe_epochs=(1,), probe_nets=("teacher_bnrecal", "student_bnrecal"))
+    out = D.distill(cfg, device="cpu")
+    teacher = D.make_nets(cfg, 1)[0]
+    ds = D.probe_dataset(D.probe_data(cfg), "cpu")
+    recal = recalibrate_bn(teacher, ds.x_train, ds.normalize)
+    by_hand = probe_all(features(recal, ds.x_train, ds.normalize), ds.y_train, features(recal, ds.x_test, ds.normalize),
+                        ds.y_test, 10, cfg.probe)
+    assert {r["probe"]: r["acc"] for r in out["probes"] if r["net"] == "teacher_bnrecal"} == by_hand
+    plain = probe_all(features(teacher, ds.x_train, ds.normalize), ds.y_train,
+                      features(teacher, ds.x_test, ds.normalize), ds.y_test, 10, cfg.probe)
+    assert by_hand != plain  # recalibration changes what the probes see
+    no_bn = replace(cfg, probe_nets=("teacher_bnrecal", "student_bnrecal", "student"), **{"model.norm": "none"})
+    assert {r["net"] for r in D.distill(no_bn, device="cpu")["probes"]} == {"student"}
+    early = replace(cfg, probe_epochs=(0,), probe_nets=("student_bnrecal", "student"))  # not the final epoch
+    assert {r["net"] for r in D.distill(early, device="cpu")["probes"]} == {"student"}
+
+
+def test_remembered_probes_are_kept_apart_by_dataset_and_the_input_is_probed_once(monkeypatch):
+    real, raw = D.raw_features, []
+    monkeypatch.setattr(D, "raw_features", lambda *a, **k: raw.append(1) or real(*a, **k))
+    small = tiny_cfg(epochs=1, probe_epochs=(1,), probe_nets=("input", "teacher"))
+    first = D.distill(small, device="cpu")["probes"]
+    D.distill(replace(small, alpha=1.0), device="cpu")
+    assert len(raw) == 2  # the input's train and test features, once for both runs
+    other = replace(small, data=replace(small.data, train_size=200))
+    second = D.distill(other, device="cpu")["probes"]
+    D.CONSTANT_PROBES.clear()
+    fresh = D.distill(other, device="cpu")["probes"]
+    assert second == fresh != first  # another dataset: computed anew, not the first dataset's rows
+
+
+def test_probes_use_the_training_inputs_side(monkeypatch):
+    """Trained on 16 x 16 images and probed on a dataset of 8 x 8 ones: the probe images are resized to 16."""
+    from rtdlib.config import DataCfg
+    seen, real = [], D.Prober
+    monkeypatch.setattr(D, "Prober", lambda ds, *a: seen.append(ds.shape) or real(ds, *a))
+    cfg = tiny_cfg(data=DataCfg("digits", train_size=128, image_size=16), probe_data=DataCfg("digits", train_size=128),
+                   epochs=1, probe_epochs=(), probe_nets=("student",))
+    D.distill(cfg, device="cpu")
+    assert seen == [(1, 16, 16)]
+
+
+def test_bf16_autocast_asks_for_bfloat16(monkeypatch):
+    """CUDA's default autocast type is float16: the training step names bfloat16 itself."""
+    asked, real = [], torch.autocast
+    monkeypatch.setattr(torch, "autocast", lambda *a, **kw: asked.append(kw.get("dtype")) or real(*a, **kw))
+    out = D.distill(tiny_cfg(epochs=1, probe_epochs=(), precision="bf16"), device="cpu")
+    assert out["precision"] == "bf16" and set(asked) == {torch.bfloat16} and len(asked) == out["steps_per_epoch"]
+    assert sorted(out) == ["history", "init", "precision", "probes", "steps_per_epoch"]
+    assert out["init"] == D.make_nets(tiny_cfg(), 1)[2]
