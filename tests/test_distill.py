@@ -1,3 +1,4 @@
+import copy
 import math
 
 import pytest
@@ -385,12 +386,18 @@ def test_history_rows_are_the_means_of_their_batches_by_hand(monkeypatch):
 
 
 def test_measuring_epoch_0_leaves_training_unchanged(monkeypatch):
-    """Epoch 0 is measured on a deep copy in train mode: the student's BN statistics are not touched by it."""
-    cfg = tiny_cfg(epochs=1, probe_epochs=(), probe_nets=("student",))
+    """Epoch 0 is measured on a deep copy in train mode: the student's BN statistics are not touched by it (they
+    matter only in eval mode, so the student is compared when it is probed, buffers included)."""
+    cfg = tiny_cfg(epochs=1, probe_epochs=(1,), probe_nets=("student",))
+    real, states = D.probe_rows, []
+    monkeypatch.setattr(D, "probe_rows", lambda *a: states.append(copy.deepcopy(a[3].state_dict())) or real(*a))
     few = D.distill(cfg, device="cpu")
     monkeypatch.setattr(D, "EPOCH0_BATCHES", 1)
     one = D.distill(cfg, device="cpu")
-    assert few["history"][1] == one["history"][1] and few["history"][0] != one["history"][0]
+    assert few["history"][0] != one["history"][0]  # epoch 0 did see 4 batches, then 1
+    assert few["history"][1] == one["history"][1] and few["probes"] == one["probes"]
+    (a, b) = states
+    assert all(torch.equal(a[k], b[k]) for k in a) and any("running_mean" in k for k in a)
 
 
 def test_probes_inside_an_epoch_read_the_student_after_exactly_their_steps(monkeypatch):
