@@ -265,11 +265,8 @@ def sum_dtype(device):
 
 def cpu_bf16_flags() -> list[str]:
     """The native bf16 instructions /proc/cpuinfo lists (none: bf16 matmuls are emulated in fp32 units)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next(line for line in f if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return []
+    from .cpuinfo import fields
+    flags = fields().get("flags", "").split()
     return [flag for flag in ("avx512_bf16", "amx_bf16") if flag in flags]
 
 

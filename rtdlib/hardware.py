@@ -11,22 +11,14 @@ from __future__ import annotations
 
 import re
 
+from . import cpuinfo
+
 # ISA flags (as /proc/cpuinfo names them) that change which CPU kernels PyTorch, MKL and oneDNN run
 ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
 # the fields that must be equal for a bit-for-bit comparison (threads, recorded beside the fingerprint in
 # meta.json, are not: verify recomputes with the published thread count)
 DECIDING = ("device_type", "cpu_vendor", "cpu_model", "cpu_family", "isa", "cpu_capability", "torch", "mkl",
             "onednn", "cuda_device", "cuda_capability", "cuda", "cudnn", "deterministic")
-
-
-def cpuinfo() -> dict:
-    """The first processor's fields of /proc/cpuinfo (empty where there is none, e.g. macOS)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            block = f.read().split("\n\n")[0]
-    except OSError:
-        return {}
-    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in block.splitlines()) if k.strip()}
 
 
 def library_versions() -> dict:
@@ -44,7 +36,7 @@ def fingerprint(device) -> dict:
 
     import torch
     device = torch.device(device)
-    info = cpuinfo()
+    info = cpuinfo.fields()
     flags = set(info.get("flags", "").split())
     out = {"device_type": device.type, "machine": platform.machine(),
            "cpu_vendor": info.get("vendor_id"), "cpu_model": info.get("model name"),

@@ -174,11 +174,8 @@ def device_name(device) -> str:
     if device.type == "cuda":
         return f"{torch.cuda.get_device_name(device)} ({device})"
     if device.type == "cpu":
-        try:
-            with open("/proc/cpuinfo") as f:
-                cpu = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
-        except (OSError, StopIteration):
-            cpu = platform.processor() or "CPU"
+        from .cpuinfo import fields
+        cpu = fields().get("model name") or platform.processor() or "CPU"
         return f"{cpu}, {torch.get_num_threads()} threads"
     return str(device)
 

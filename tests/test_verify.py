@@ -171,3 +171,19 @@ def test_a_claim_recomputed_on_this_machine_agrees_with_the_published_one(tmp_pa
     assert f"ok claim {next(iter(known))}: outcome {known[next(iter(known))][1]['outcome']} as published" in out
     with pytest.raises(ValueError, match=r"unknown claim 'fig99'; allowed \(cheapest first\): cheapest, fig18_"):
         verify.verify_claim("smoke", "fig99")
+
+
+def test_cpuinfo_fields_of_the_first_processor_and_the_bf16_flags_they_list(tmp_path, monkeypatch):
+    from rtdlib import config, cpuinfo
+    text = ("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Xeon: 8480+\nflags\t\t: fpu avx2 amx_bf16 "
+            "avx512_bf16\n\nprocessor\t: 1\nvendor_id\t: Other\n")
+    (tmp_path / "cpuinfo").write_text(text)
+    got = cpuinfo.fields(tmp_path / "cpuinfo")
+    assert got == {"processor": "0", "vendor_id": "GenuineIntel", "model name": "Xeon: 8480+",
+                   "flags": "fpu avx2 amx_bf16 avx512_bf16"}
+    assert cpuinfo.fields(tmp_path / "none") == {}  # no such file, e.g. macOS
+    monkeypatch.setattr(cpuinfo, "fields", lambda: got)
+    assert config.cpu_bf16_flags() == ["avx512_bf16", "amx_bf16"]
+    assert hardware.fingerprint("cpu")["cpu_vendor"] == "GenuineIntel"
+    monkeypatch.setattr(cpuinfo, "fields", lambda: {})
+    assert config.cpu_bf16_flags() == [] and hardware.fingerprint("cpu")["isa"] == []
