@@ -1,7 +1,7 @@
 """Fake CIFAR-10/100, STL-10 and Tiny ImageNet written in their real on-disk layouts (random pixels), for the
-paper path's tests. torchvision checks the real files' md5 sums: `trust_fakes` turns that check off, in this
-process (monkeypatch) or, through a sitecustomize.py on PYTHONPATH, in the processes a test starts; nothing
-outside the tests ever does."""
+paper path's tests (tests/test_data.py writes SVHN's). torchvision checks the real files' md5 sums: `trust_fakes`
+turns that check off, in this process (monkeypatch) or, through a sitecustomize.py on PYTHONPATH, in the
+processes a test starts; nothing outside the tests ever does."""
 from __future__ import annotations
 
 import pickle
@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 
 SITECUSTOMIZE = """
-import torchvision.datasets.cifar, torchvision.datasets.stl10
+import torchvision.datasets.cifar, torchvision.datasets.stl10, torchvision.datasets.svhn
 torchvision.datasets.cifar.check_integrity = lambda *a, **k: True
 torchvision.datasets.stl10.check_integrity = lambda *a, **k: True
+torchvision.datasets.svhn.check_integrity = lambda *a, **k: True
 """
 
 
@@ -22,7 +23,8 @@ def trust_fakes(monkeypatch, folder: Path) -> dict:
 
     import torchvision.datasets.cifar
     import torchvision.datasets.stl10
-    for module in (torchvision.datasets.cifar, torchvision.datasets.stl10):
+    import torchvision.datasets.svhn
+    for module in (torchvision.datasets.cifar, torchvision.datasets.stl10, torchvision.datasets.svhn):
         monkeypatch.setattr(module, "check_integrity", lambda *a, **k: True)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)

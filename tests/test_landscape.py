@@ -459,10 +459,6 @@ def test_endpoints_are_the_stores_distillation_runs_and_a_foreign_teacher_is_ref
     assert str(e.value) == f"stored teacher of distill/{stored.hash} differs from make_nets' teacher"
 
 
-def direction(net, center, seed):
-    return L.filter_normalized_direction(net, center, seed)
-
-
 @pytest.mark.parametrize("view, coords", [("nonlocal", "interp"), ("shared", "interp"), ("shared", "ortho")])
 def test_planes_of_each_view_by_hand(view, coords, store):
     c = cfg(view=view, coords=coords, local_alpha=0.01, dir_seed=5)
@@ -479,7 +475,8 @@ def test_planes_of_each_view_by_hand(view, coords, store):
     else:
         assert torch.equal(pl.u, e1) and torch.equal(pl.v, e2)
         assert pl.points[1][1:] == ((p1 - t).norm().item(), 0.0)
-    third = L.off_plane(direction(teacher, t, 5 + 2), e1, e2, (p1 - t).norm())  # the third direction: dir_seed + 2
+    third = L.filter_normalized_direction(teacher, t, 5 + 2)  # the third direction: dir_seed + 2
+    third = L.off_plane(third, e1, e2, (p1 - t).norm())
     assert torch.allclose(pl.w, third, rtol=0, atol=1e-12 * third.norm().item())
 
 
@@ -488,7 +485,7 @@ def test_random_plane_and_lines_directions_come_from_their_documented_seeds(stor
     teacher, vecs = L.endpoints(c, store, "cpu")
     t = vecs["teacher"]
     pl = L.build_plane(c, teacher, vecs)
-    u, v, third = direction(teacher, t, 4), direction(teacher, t, 5), direction(teacher, t, 6)
+    u, v, third = (L.filter_normalized_direction(teacher, t, seed) for seed in (4, 5, 6))
     assert torch.equal(pl.u, u) and torch.equal(pl.v, v) and pl.points == [("teacher", 0.0, 0.0)]
     assert torch.allclose(pl.w, L.off_plane(third, *L.orthonormal_pair(u, v), third.norm()), rtol=0, atol=1e-9)
     lc = cfg(view="lines", directions=2, crop=1.0, dir_seed=4)
@@ -496,7 +493,7 @@ def test_random_plane_and_lines_directions_come_from_their_documented_seeds(stor
     lines = L.build_plane(lc, teacher, vecs)
     length = (vecs["local"] - t).norm()
     for k, d in enumerate(lines.dirs):  # seeds dir_seed + 3 on: none shared with the planes' three
-        raw = direction(teacher, t, 4 + 3 + k)
+        raw = L.filter_normalized_direction(teacher, t, 4 + 3 + k)
         assert torch.allclose(d, raw / raw.norm() * length, rtol=0, atol=1e-12 * length.item())
     assert lines.points == [("teacher", 0.0, 0.0)] and lines.length == length.item()
 
@@ -532,9 +529,9 @@ def test_probe_metrics_use_the_configured_probe_settings_over_several_batches(mo
     knn = knn_probe(ftr, ev.y_ptr, fte, ev.y_pte, 10, 3, "cosine")
     assert lin != linear_probe(ftr, ev.y_ptr, fte, ev.y_pte, 10, 10) or knn != knn_probe(ftr, ev.y_ptr, fte,
                                                                                        ev.y_pte, 10, 3)
-    for rows in (ev.loop([theta]), ev.batched([theta])):
-        assert abs(rows[0]["linear"] - lin) <= 1 / 40 and abs(rows[0]["knn"] - knn) <= 1 / 40
-    assert ev.loop([theta])[0]["knn"] == knn
+    (loop,), (vmapped,) = ev.loop([theta]), ev.batched([theta])
+    assert loop["knn"] == knn and abs(loop["linear"] - lin) <= 1 / 40
+    assert abs(vmapped["linear"] - lin) <= 1 / 40 and abs(vmapped["knn"] - knn) <= 1 / 40
 
 
 def test_the_engine_stores_endpoints_beside_its_run_and_grids_in_float64(tmp_path, default_store, monkeypatch):
